@@ -1,0 +1,1 @@
+"""Coaching analysis: a SessionSummary in, an `AiAnalysis` out."""

@@ -1,0 +1,94 @@
+"""Every knob of coach, read once from the environment and `.env`; nothing else reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".cache" / "coach"
+
+
+class Settings(BaseSettings):
+    """coach's configuration; every external service is optional and has an offline twin."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    # Deployment
+    coach_env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+    # Database: unset means an in-process store whose data is gone at exit
+    mongodb_uri: str | None = None
+    mongodb_database: str = "coach"
+
+    # Accounts
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_minutes: int = Field(60 * 24, ge=1)
+
+    # Speech-to-text
+    deepgram_api_key: SecretStr | None = None
+    deepgram_model: str = "nova-3"
+    whisper_model: str = "base"
+    whisper_compute_type: str = "int8"
+    whisper_language: str | None = "en"
+    whisper_threads: int = Field(0, ge=0)
+
+    # Coaching analysis
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4.1-mini"
+    openai_timeout_seconds: float = Field(60.0, gt=0)
+
+    # LiveKit
+    livekit_url: str | None = None
+    livekit_api_key: str | None = None
+    livekit_api_secret: SecretStr | None = None
+
+    # Speech metrics
+    pause_threshold_seconds: float = Field(1.2, gt=0)
+    pace_segment_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.coach_env == "production" and self.jwt_secret is None:
+            raise ValueError("JWT_SECRET is required when COACH_ENV=production")
+        livekit = (self.livekit_url, self.livekit_api_key, self.livekit_api_secret)
+        if any(v is not None for v in livekit) and not all(v is not None for v in livekit):
+            raise ValueError(
+                "LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together"
+            )
+        return self
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where assembled speech models live."""
+        return self.data_dir / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation error into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = "_".join(str(p) for p in first["loc"]).upper()
+        where = f"{loc}: " if loc else ""
+        raise SettingsError(f"invalid setting {where}{first['msg']}") from e

@@ -1,0 +1,1 @@
+"""Words in, SessionSummary out: pure speech metrics with no I/O."""

@@ -1,0 +1,108 @@
+"""The SessionSummary wire contract (camelCase on the wire, as the mobile app expects)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class WireModel(BaseModel):
+    """Base for wire models: snake_case in Python, camelCase in JSON, both accepted on input."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+    )
+
+
+class PacePoint(WireModel):
+    """Words per minute in one pace segment; `timestamp` is the segment's start."""
+
+    timestamp: float
+    wpm: float
+    segment_start: float
+    segment_end: float
+
+
+class Filler(WireModel):
+    """A filler word or phrase, with up to five words of context on each side."""
+
+    word: str
+    timestamp: float
+    context_before: str = ""
+    context_after: str = ""
+
+
+class Pause(WireModel):
+    """A silence longer than the pause threshold; `timestamp` is when it began."""
+
+    duration: float
+    timestamp: float
+
+
+class WordOut(WireModel):
+    """A recognized word as sent on the wire."""
+
+    word: str
+    start: float
+    end: float
+    confidence: float = 1.0
+    punctuated_word: str | None = None
+
+
+class TranscriptSegment(WireModel):
+    """A run of speech between long pauses (or an utterance from the recognizer)."""
+
+    text: str
+    start_time: float
+    end_time: float
+    words: list[WordOut] = Field(default_factory=list)
+
+
+class Hedge(WireModel):
+    """A hedging word or phrase ("I think", "maybe"), with context like a filler."""
+
+    word: str
+    timestamp: float
+    context_before: str = ""
+    context_after: str = ""
+
+
+class Repetition(WireModel):
+    """A word said twice or more in a row ("the the")."""
+
+    word: str
+    timestamp: float
+    count: int
+
+
+class QuestionSpan(WireModel):
+    """One interviewer question and the candidate's answer to it."""
+
+    text: str
+    asked_at: float
+    answer_start: float | None = None
+    answer_end: float | None = None
+    response_latency: float | None = None
+
+
+class SessionSummary(WireModel):
+    """What transcription hands to the interviews service: the seed's fields, then coach's."""
+
+    transcript: str
+    duration: float = Field(ge=0)
+    total_words: int = Field(ge=0)
+    average_pace: float = Field(ge=0, description="words per minute over the whole duration")
+    pace_timeline: list[PacePoint] = Field(default_factory=list)
+    fillers: list[Filler] = Field(default_factory=list)
+    pauses: list[Pause] = Field(default_factory=list)
+    words: list[WordOut] = Field(default_factory=list)
+    transcript_segments: list[TranscriptSegment] = Field(default_factory=list)
+    # coach's additions, optional so producers of the seed's shape still validate
+    speaking_pace: float | None = Field(
+        default=None, ge=0, description="words per minute over speaking time only"
+    )
+    speaking_time: float | None = Field(default=None, ge=0)
+    speaking_ratio: float | None = Field(default=None, ge=0, le=1)
+    hedges: list[Hedge] = Field(default_factory=list)
+    repetitions: list[Repetition] = Field(default_factory=list)
+    questions: list[QuestionSpan] = Field(default_factory=list)
