@@ -1,0 +1,168 @@
+"""A scriptable live recognizer: replays given events as pushed audio reaches their time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from coach.providers import ProviderError
+from coach.speech.words import Word
+from coach.stt.streaming import Recognized, RecognizerEvent, UtteranceEnd
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedFailure:
+    """Fail the stream with `error` once `at` seconds of audio have been pushed."""
+
+    at: float
+    error: ProviderError
+
+
+ScriptItem = RecognizerEvent | ScriptedFailure
+
+
+def release_time(item: ScriptItem) -> float:
+    """The audio time at which a real recognizer could first report `item`."""
+    if isinstance(item, Recognized):
+        return item.end
+    if isinstance(item, UtteranceEnd):
+        return item.last_word_end
+    return item.at
+
+
+def script_from_words(
+    words: Sequence[Word], *, utterance_gap: float = 1.0, interims: bool = True
+) -> list[RecognizerEvent]:
+    """Deepgram-like events for timed words: growing interims, one final per utterance, ends.
+
+    An utterance ends where the silence between two words reaches `utterance_gap` seconds.
+    """
+    events: list[RecognizerEvent] = []
+    utterance: list[Word] = []
+
+    def close() -> None:
+        if utterance:
+            start, end = utterance[0].start, utterance[-1].end
+            events.append(Recognized(tuple(utterance), True, True, start, end))
+            events.append(UtteranceEnd(end))
+            utterance.clear()
+
+    for word in words:
+        if utterance and word.start - utterance[-1].end >= utterance_gap:
+            close()
+        utterance.append(word)
+        if interims:
+            events.append(
+                Recognized(tuple(utterance), False, False, utterance[0].start, word.end)
+            )
+    close()
+    return events
+
+
+class ScriptedRecognizer:
+    """A `StreamingRecognizer` whose streams replay a script; it records every stream opened."""
+
+    name = "scripted"
+
+    def __init__(self, script: Sequence[ScriptItem] = (), *, keep_audio: bool = False) -> None:
+        self.script = tuple(script)
+        self.keep_audio = keep_audio
+        self.streams: list[ScriptedStream] = []
+
+    @classmethod
+    def from_words(
+        cls, words: Sequence[Word], *, utterance_gap: float = 1.0, interims: bool = True
+    ) -> ScriptedRecognizer:
+        """A recognizer that "hears" exactly `words` (see `script_from_words`)."""
+        return cls(script_from_words(words, utterance_gap=utterance_gap, interims=interims))
+
+    def stream(self, *, sample_rate: int, room: str | None = None) -> ScriptedStream:
+        """Open a stream replaying the script against the audio pushed into it."""
+        stream = ScriptedStream(
+            self.script, sample_rate=sample_rate, room=room, keep_audio=self.keep_audio
+        )
+        self.streams.append(stream)
+        return stream
+
+
+class ScriptedStream:
+    """One replay of a script; implements `RecognizerStream` with no task and no I/O."""
+
+    def __init__(
+        self,
+        script: Sequence[ScriptItem],
+        *,
+        sample_rate: int,
+        room: str | None,
+        keep_audio: bool,
+    ) -> None:
+        self.room = room
+        self.sample_rate = sample_rate
+        self.pushed_bytes = 0
+        self.audio = bytearray() if keep_audio else None
+        self.input_ended = False
+        self.closed = False
+        # (audio seconds pushed when released, event), so tests can check the pacing
+        self.released: list[tuple[float, RecognizerEvent]] = []
+        self._script = deque(sorted(script, key=release_time))
+        self._events: asyncio.Queue[RecognizerEvent | ProviderError | None] = asyncio.Queue()
+        self._finished = False
+
+    @property
+    def audio_seconds(self) -> float:
+        """How much audio has been pushed."""
+        return self.pushed_bytes / (2 * self.sample_rate)
+
+    def push_audio(self, pcm16: bytes) -> None:
+        """Count (and optionally keep) the audio, then release what it has reached."""
+        if len(pcm16) % 2:
+            raise ValueError("PCM16 audio must hold whole 2-byte samples")
+        if self.input_ended or self._finished:
+            return
+        self.pushed_bytes += len(pcm16)
+        if self.audio is not None:
+            self.audio += pcm16
+        self._release(self.audio_seconds)
+
+    def end_input(self) -> None:
+        """Release the rest of the script, as a recognizer flushes on Finalize, then end."""
+        self.input_ended = True
+        self._release(float("inf"))
+        self._finish(None)
+
+    def __aiter__(self) -> AsyncIterator[RecognizerEvent]:
+        """Events as released; raises a scripted failure when reached."""
+        return self._iterate()
+
+    async def aclose(self) -> None:
+        """End the stream now, dropping what the script has not released."""
+        self.closed = True
+        self._finish(None)
+
+    def _release(self, until: float) -> None:
+        while self._script and not self._finished and release_time(self._script[0]) <= until:
+            item = self._script.popleft()
+            if isinstance(item, ScriptedFailure):
+                self._finish(item.error)
+            else:
+                self.released.append((self.audio_seconds, item))
+                self._events.put_nowait(item)
+
+    def _finish(self, error: ProviderError | None) -> None:
+        if not self._finished:
+            self._finished = True
+            if error is not None:
+                self._events.put_nowait(error)
+            self._events.put_nowait(None)
+
+    async def _iterate(self) -> AsyncIterator[RecognizerEvent]:
+        while True:
+            item = await self._events.get()
+            if item is None:
+                self._events.put_nowait(None)  # later iterators end too
+                return
+            if isinstance(item, ProviderError):
+                raise item
+            yield item
