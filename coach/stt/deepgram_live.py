@@ -377,9 +377,7 @@ class DeepgramLiveStream:
 
     async def _connect(self, stack: AsyncExitStack) -> AsyncV1SocketClient:
         try:
-            return await stack.enter_async_context(
-                self._client.listen.v1.connect(**self._options)
-            )
+            return await stack.enter_async_context(self._client.listen.v1.connect(**self._options))
         except _TRANSPORT_ERRORS as e:
             raise provider_error(e) from e
 

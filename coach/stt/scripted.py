@@ -54,9 +54,7 @@ def script_from_words(
             close()
         utterance.append(word)
         if interims:
-            events.append(
-                Recognized(tuple(utterance), False, False, utterance[0].start, word.end)
-            )
+            events.append(Recognized(tuple(utterance), False, False, utterance[0].start, word.end))
     close()
     return events
 

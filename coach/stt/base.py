@@ -1,0 +1,32 @@
+"""What a file transcriber returns, and the interface the CLI and server call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from coach.speech.words import Silence, Word
+
+ProgressCallback = Callable[[float, float | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Transcription:
+    """Words with times, the silences heard between them, and the recording's length."""
+
+    words: tuple[Word, ...]
+    silences: tuple[Silence, ...]
+    duration: float
+    language: str | None = None
+
+
+class FileTranscriber(Protocol):
+    """Transcribes a whole recording; blocking, so servers run it in a worker thread."""
+
+    def transcribe_file(
+        self, path: Path, *, on_progress: ProgressCallback | None = None
+    ) -> Transcription:
+        """Transcribe `path`; `on_progress(seconds_done, total_or_None)` as it goes."""
+        ...
