@@ -278,4 +278,3 @@ class _Transcriber:
             },
             "from_finalize": False,
         }
-
