@@ -73,7 +73,8 @@ class LocalWhisper:
         total = probe_duration(path)
         run = _Run(self, on_progress, total)
         pending = np.empty(0, dtype=np.float32)
-        for chunk in iter_pcm(path, sample_rate=SAMPLE_RATE, chunk_seconds=30.0):
+        chunk_seconds = min(30.0, self._block / SAMPLE_RATE)
+        for chunk in iter_pcm(path, sample_rate=SAMPLE_RATE, chunk_seconds=chunk_seconds):
             pending = np.concatenate([pending, chunk])
             if pending.size >= self._block:
                 pending = run.settle(pending, final=False)
