@@ -142,7 +142,7 @@ class OfflineCoach:
             ("direct wording", s.hedges),
         ):
             (strengths if value >= 85 else work if value < 65 else []).append(label)
-        if strengths:
+        if strengths and s.substance >= 40:
             parts.append("Strong points: " + ", ".join(strengths) + ".")
         focus = {
             "your pace": "pace",
