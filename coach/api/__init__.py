@@ -1,0 +1,1 @@
+"""HTTP surface: REST routes (the client WebSocket at "/" mounts beside them later)."""

@@ -1,0 +1,104 @@
+"""create_app(settings): wiring and lifespan; `uvicorn coach.app:app` builds settings lazily."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from coach.analysis.base import Analyzer
+from coach.api.errors import ApiError, error_response
+from coach.api.routes import ROUTES, LoginLimiter
+from coach.auth.tokens import TokenIssuer
+from coach.interviews.service import InterviewService, ServiceOptions
+from coach.services import Services
+from coach.settings import Settings, load_settings
+from coach.store.database import ensure_indexes, open_database
+
+log = logging.getLogger("coach.app")
+
+
+def _default_analyzer(settings: Settings) -> Analyzer:
+    try:
+        from coach.analysis.factory import build_analyzer  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError:
+        from coach.analysis.offline import OfflineCoach
+
+        return OfflineCoach()
+    return build_analyzer(settings)  # type: ignore[no-any-return,unused-ignore]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    analyzer: Analyzer | None = None,
+    database: tuple[Any, Any] | None = None,
+    options: ServiceOptions | None = None,
+) -> Starlette:
+    """The app; tests may inject an analyzer, a shared (client, db) pair and service options."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client, db = database if database is not None else open_database(settings)
+        await ensure_indexes(db)
+        chosen = analyzer if analyzer is not None else _default_analyzer(settings)
+        interviews = InterviewService(db, chosen, options)
+        app.state.services = Services(
+            client, db, chosen, TokenIssuer(settings), interviews, LoginLimiter()
+        )
+        await interviews.start()
+        try:
+            yield
+        finally:
+            await interviews.aclose()
+            if analyzer is None:
+                await chosen.aclose()
+            if database is None:
+                result = client.close()
+                if hasattr(result, "__await__"):
+                    await result
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.message)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error_response(exc.status_code, "http_error", str(exc.detail))
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(500, "internal_error", "internal error")
+
+    return Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: crash},
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory coach.app:create_app_from_env`."""
+    return create_app(load_settings())
+
+
+class _LazyApp:
+    """Builds the app from the environment on first use, so importing reads no env."""
+
+    def __init__(self) -> None:
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            self._app = create_app_from_env()
+        await self._app(scope, receive, send)
+
+
+app = _LazyApp()

@@ -1,0 +1,1 @@
+"""Accounts: password hashes and JWT access tokens."""

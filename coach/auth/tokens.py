@@ -1,0 +1,60 @@
+"""Password hashing and JWT issue/verify."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+
+from coach.settings import Settings
+
+log = logging.getLogger("coach.auth")
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """Argon2 hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Whether the password matches the stored hash."""
+    try:
+        return _hasher.verify(stored, password)
+    except VerificationError:
+        return False
+
+
+class TokenIssuer:
+    """Issues and verifies HS256 access tokens."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.jwt_secret is None:
+            # Only reachable in development: Settings refuses production without a secret.
+            log.warning(
+                "JWT_SECRET is unset: using a random secret; tokens won't survive a restart"
+            )
+            self._secret = secrets.token_hex(32)
+        else:
+            self._secret = settings.jwt_secret.get_secret_value()
+        self._ttl = dt.timedelta(minutes=settings.jwt_ttl_minutes)
+
+    def issue(self, user_id: str) -> str:
+        """A signed token for this user."""
+        now = dt.datetime.now(dt.UTC)
+        return jwt.encode(
+            {"sub": user_id, "iat": now, "exp": now + self._ttl}, self._secret, "HS256"
+        )
+
+    def verify(self, token: str) -> str | None:
+        """The user id in a valid token, else None."""
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            return None
+        sub = claims.get("sub")
+        return sub if isinstance(sub, str) else None

@@ -1,0 +1,1 @@
+"""Interviews: submit, read, list, delete, retry; analysis job claiming and recovery."""

@@ -1,0 +1,1 @@
+"""Persistence of users and interviews on MongoDB or an in-process twin."""

@@ -1,0 +1,197 @@
+"""The service core driven over HTTP through the real app and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mongomock_motor import AsyncMongoMockClient
+
+from coach.analysis.feedback import AiAnalysis
+from coach.app import create_app
+from coach.interviews.service import ServiceOptions
+from coach.settings import Settings
+from coach.speech.summary import SessionSummary
+
+FIXTURE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "weakness.json"
+
+
+def _session() -> dict[str, Any]:
+    truth = json.loads(FIXTURE.read_text())
+    summary = SessionSummary(
+        transcript=truth["transcript"],
+        duration=truth["duration"],
+        total_words=truth["totalWords"],
+        average_pace=truth["totalWords"] / truth["duration"] * 60,
+    )
+    return summary.model_dump(by_alias=True)
+
+
+class FakeAnalyzer:
+    """Scriptable analyzer: succeeds, fails, or blocks until released."""
+
+    name = "fake"
+
+    def __init__(self, *, fail: bool = False, block: bool = False) -> None:
+        self.fail = fail
+        self.release = asyncio.Event()
+        if not block:
+            self.release.set()
+        self.calls = 0
+
+    async def analyze(
+        self, summary: SessionSummary, *, questions: Sequence[str] = ()
+    ) -> AiAnalysis:
+        self.calls += 1
+        await self.release.wait()
+        if self.fail:
+            raise RuntimeError("scripted failure")
+        return AiAnalysis.model_validate(
+            {
+                "overallScore": 70,
+                "summary": f"{summary.total_words} words",
+                "paceAnalysis": "ok",
+                "fillerAnalysis": "ok",
+                "confidenceScore": 60,
+                "improvements": [],
+                "highlights": [],
+            }
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _db() -> tuple[Any, Any]:
+    uri = os.environ.get("COACH_TEST_MONGODB_URI")
+    if uri:
+        from pymongo import AsyncMongoClient
+
+        client: Any = AsyncMongoClient(uri, tz_aware=True)
+        return client, client["coach_test"]
+    client = AsyncMongoMockClient(tz_aware=True)
+    return client, client["coach"]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(jwt_secret="test-secret-" + "x" * 32, _env_file=None)  # type: ignore[call-arg,arg-type]
+
+
+async def _client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            yield c
+
+
+async def _token(c: httpx.AsyncClient, email: str = "a@example.com") -> dict[str, str]:
+    r = await c.post("/api/auth/register", json={"email": email, "password": "correct horse"})
+    assert r.status_code == 201, r.text
+    r = await c.post("/api/auth/login", json={"email": email, "password": "correct horse"})
+    assert r.status_code == 200
+    return {"authorization": f"Bearer {r.json()['token']}"}
+
+
+async def _poll(c: httpx.AsyncClient, h: dict[str, str], iid: str, want: str) -> dict[str, Any]:
+    for _ in range(200):
+        r = await c.get(f"/api/interviews/{iid}", headers=h)
+        if r.json()["status"] == want:
+            return dict(r.json())
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never reached {want}: {r.json()['status']}")
+
+
+async def test_lifecycle(settings: Settings) -> None:
+    app = create_app(settings, analyzer=FakeAnalyzer(), database=_db())
+    async for c in _client(app):
+        h = await _token(c)
+        body = {"roomName": "r1", "participantIdentity": "p1", "sessionData": _session()}
+        r = await c.post("/api/interviews/analyze", json=body, headers=h)
+        assert r.status_code == 202
+        iid = r.json()["id"]
+        again = await c.post("/api/interviews/analyze", json=body, headers=h)
+        assert again.json()["id"] == iid
+        done = await _poll(c, h, iid, "completed")
+        assert done["totalWords"] == body["sessionData"]["totalWords"]
+        assert done["aiAnalysis"]["summary"] == f"{done['totalWords']} words"
+        assert dt.datetime.fromisoformat(done["createdAt"]).tzinfo is not None
+        listed = (await c.get("/api/interviews?status=completed", headers=h)).json()
+        assert [i["id"] for i in listed["items"]] == [iid]
+        assert (await c.delete(f"/api/interviews/{iid}", headers=h)).status_code == 204
+        assert (await c.get(f"/api/interviews/{iid}", headers=h)).status_code == 404
+        me = await c.get("/api/me", headers=h)
+        assert me.json()["email"] == "a@example.com"
+        assert (await c.delete("/api/me", headers=h)).status_code == 204
+        assert (await c.get("/api/me", headers=h)).status_code == 401
+
+
+async def test_errors_and_cross_user(settings: Settings) -> None:
+    app = create_app(settings, analyzer=FakeAnalyzer(fail=True), database=_db())
+    async for c in _client(app):
+        h = await _token(c)
+        other = await _token(c, "b@example.com")
+        body = {"roomName": "r", "participantIdentity": "p", "sessionData": _session()}
+        iid = (await c.post("/api/interviews/analyze", json=body, headers=h)).json()["id"]
+        failed = await _poll(c, h, iid, "failed")
+        assert "scripted failure" in failed["error"]
+        assert (await c.get(f"/api/interviews/{iid}", headers=other)).status_code == 404
+        assert (await c.delete(f"/api/interviews/{iid}", headers=other)).status_code == 404
+        assert (await c.get("/api/interviews/nope", headers=h)).status_code == 404
+        r = await c.post(f"/api/interviews/{iid}/retry", headers=h)
+        assert r.status_code == 202 and r.json()["status"] == "processing"
+        assert (await c.get("/api/interviews")).status_code == 401
+        assert (
+            await c.get("/api/interviews", headers={"authorization": "Bearer x"})
+        ).status_code == 401
+        bad = await c.post("/api/interviews/analyze", json={"roomName": "r"}, headers=h)
+        assert bad.status_code == 422 and "participantIdentity" in bad.json()["error"]["message"]
+        raw = await c.post(
+            "/api/auth/login", content=b"{", headers={"content-type": "application/json"}
+        )
+        assert raw.status_code == 400
+        dup = await c.post(
+            "/api/auth/register", json={"email": "a@example.com", "password": "xxxxxxxx"}
+        )
+        assert dup.status_code == 409
+        big = await c.post("/api/interviews/analyze", content=b"x" * (6 * 1024 * 1024), headers=h)
+        assert big.status_code == 413
+        codes = [
+            (
+                await c.post(
+                    "/api/auth/login", json={"email": "z@example.com", "password": "wrongpass"}
+                )
+            ).status_code
+            for _ in range(7)
+        ]
+        assert codes[0] == 401 and codes[-1] == 429
+        assert (await c.get("/health")).status_code == 200
+        assert "AnalyzeRequest" in (await c.get("/openapi.json")).json()["components"]["schemas"]
+
+
+async def test_expired_lease_is_finished_after_restart(settings: Settings) -> None:
+    database = _db()
+    blocked = FakeAnalyzer(block=True)
+    opts = ServiceOptions(lease_seconds=0.05, recovery_interval_seconds=0.05)
+    first = create_app(settings, analyzer=blocked, database=database, options=opts)
+    async for c in _client(first):
+        h = await _token(c)
+        body = {"roomName": "r", "participantIdentity": "p", "sessionData": _session()}
+        iid = (await c.post("/api/interviews/analyze", json=body, headers=h)).json()["id"]
+        for _ in range(100):
+            if blocked.calls:
+                break
+            await asyncio.sleep(0.01)
+        assert blocked.calls == 1
+    # the first app "died" mid-analysis; a second one on the same database picks it up
+    second = create_app(settings, analyzer=FakeAnalyzer(), database=database, options=opts)
+    async for c in _client(second):
+        done = await _poll(c, h, iid, "completed")
+        assert done["aiAnalysis"] is not None
