@@ -145,6 +145,7 @@ def analyze(
     from coach.analysis.offline import OfflineCoach
     from coach.audio.decode import AudioError, probe_duration
     from coach.speech.metrics import SpeechConfig, summarize
+    from coach.stt.models import ModelError
     from coach.stt.whisper import LocalWhisper
 
     if not file.exists():
@@ -178,7 +179,7 @@ def analyze(
 
         try:
             transcription = transcriber.transcribe_file(file, on_progress=on_progress)
-        except AudioError as e:
+        except (AudioError, ModelError) as e:
             raise _fail(str(e)) from None
 
     config = SpeechConfig(

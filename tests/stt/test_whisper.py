@@ -73,3 +73,34 @@ def test_silence_only_gives_no_words(whisper: LocalWhisper, tmp_path: Path) -> N
     result = whisper.transcribe_file(path)
     assert result.words == ()
     assert result.duration == pytest.approx(20.0)
+
+
+@pytest.fixture(scope="module")
+def default_whisper(tmp_path_factory: pytest.TempPathFactory) -> LocalWhisper:
+    return LocalWhisper(Settings(data_dir=tmp_path_factory.mktemp("data")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["weakness", "project"])
+def test_fixture_words_hesitations_and_pauses(default_whisper: LocalWhisper, name: str) -> None:
+    truth = json.loads((SHARED / f"{name}.json").read_text())
+    result = default_whisper.transcribe_file(SHARED / f"{name}.wav")
+    assert abs(len(result.words) - truth["totalWords"]) <= 0.05 * truth["totalWords"]
+    # The JSON's "near" is where the sentence holding the hesitation starts, so a hesitation
+    # mid-sentence is heard a few seconds later; each heard one may match only one expected.
+    heard = [w for w in result.words if w.word in ("um", "uh")]
+    for filler in (f for f in truth["fillers"] if f["word"] in ("um", "uh")):
+        near = filler["near"]
+        match = next(
+            (w for w in heard if w.word == filler["word"] and -0.3 <= w.start - near <= 4), None
+        )
+        assert match is not None, filler
+        heard.remove(match)
+    for pause in truth["longPauses"]:
+        end = pause["timestamp"] + pause["duration"]
+        # The synthesized speech fades out before the inserted pause, so the heard silence
+        # may begin a little earlier than the insertion point, never later.
+        assert any(
+            abs(s.end - end) <= 0.3 and pause["timestamp"] - 0.5 <= s.start <= pause["timestamp"]
+            for s in result.silences
+        ), pause
