@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from coach.analysis.base import Analyzer
+from coach.analysis.factory import build_analyzer
 from coach.api.errors import ApiError, error_response
 from coach.api.routes import ROUTES, LoginLimiter
 from coach.auth.tokens import TokenIssuer
@@ -23,16 +24,6 @@ from coach.settings import Settings, load_settings
 from coach.store.database import ensure_indexes, open_database
 
 log = logging.getLogger("coach.app")
-
-
-def _default_analyzer(settings: Settings) -> Analyzer:
-    try:
-        from coach.analysis.factory import build_analyzer  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    except ImportError:
-        from coach.analysis.offline import OfflineCoach
-
-        return OfflineCoach()
-    return build_analyzer(settings)  # type: ignore[no-any-return,unused-ignore]
 
 
 def create_app(
@@ -48,7 +39,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client, db = database if database is not None else open_database(settings)
         await ensure_indexes(db)
-        chosen = analyzer if analyzer is not None else _default_analyzer(settings)
+        chosen = analyzer if analyzer is not None else build_analyzer(settings)
         interviews = InterviewService(db, chosen, options)
         app.state.services = Services(
             client, db, chosen, TokenIssuer(settings), interviews, LoginLimiter()
