@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -127,6 +128,25 @@ def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Consol
     console.print(summary.transcript or "(no speech found)")
 
 
+def _coach(settings: Settings, summary: SessionSummary, questions: tuple[str, ...]) -> AiAnalysis:
+    """The offline coach, or the OpenAI analyzer when a key is set."""
+    from coach.analysis.factory import build_analyzer
+    from coach.providers import ProviderError
+
+    analyzer = build_analyzer(settings)
+
+    async def run() -> AiAnalysis:
+        try:
+            return await analyzer.analyze(summary, questions=questions)
+        finally:
+            await analyzer.aclose()
+
+    try:
+        return asyncio.run(run())
+    except ProviderError as e:
+        raise _fail(f"coaching analysis failed: {e}", Exit.FAILED) from None
+
+
 @app.command()
 def analyze(
     file: Annotated[Path, typer.Argument(help="A recording: WAV, MP3, M4A, OGG/Opus, WebM…")],
@@ -142,7 +162,6 @@ def analyze(
     settings = _settings()
 
     # Imported here so `coach --help` and `coach serve` don't load the speech model's stack.
-    from coach.analysis.offline import OfflineCoach
     from coach.audio.decode import AudioError, probe_duration
     from coach.speech.metrics import SpeechConfig, summarize
     from coach.stt.models import ModelError
@@ -192,7 +211,7 @@ def analyze(
         silences=transcription.silences,
         config=config,
     )
-    analysis = OfflineCoach().analyze_sync(summary, questions=tuple(question or ()))
+    analysis = _coach(settings, summary, tuple(question or ()))
 
     if as_json:
         payload = summary.model_dump(mode="json", by_alias=True)
