@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -40,9 +41,23 @@ def create_app(
         client, db = database if database is not None else open_database(settings)
         await ensure_indexes(db)
         chosen = analyzer if analyzer is not None else build_analyzer(settings)
-        interviews = InterviewService(db, chosen, options)
+        interviews = InterviewService(
+            db,
+            chosen,
+            options
+            or ServiceOptions(
+                lease_seconds=settings.analysis_lease_seconds,
+                max_concurrent_analyses=settings.max_concurrent_analyses,
+                recovery_interval_seconds=settings.analysis_recovery_interval_seconds,
+            ),
+        )
         app.state.services = Services(
-            client, db, chosen, TokenIssuer(settings), interviews, LoginLimiter()
+            client,
+            db,
+            chosen,
+            TokenIssuer(settings),
+            interviews,
+            LoginLimiter(attempts=settings.login_attempts_per_minute),
         )
         await interviews.start()
         try:
@@ -64,6 +79,10 @@ def create_app(
         assert isinstance(exc, HTTPException)
         return error_response(exc.status_code, "http_error", str(exc.detail))
 
+    async def database_down(request: Request, exc: Exception) -> Response:
+        log.error("database unavailable on %s: %s", request.url.path, exc)
+        return error_response(503, "database_unavailable", "the database is unavailable")
+
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         return error_response(500, "internal_error", "internal error")
@@ -71,7 +90,12 @@ def create_app(
     return Starlette(
         routes=ROUTES,
         lifespan=lifespan,
-        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: crash},
+        exception_handlers={
+            ApiError: api_error,
+            HTTPException: http_error,
+            PyMongoError: database_down,
+            Exception: crash,
+        },
     )
 
 

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     # Accounts
     jwt_secret: SecretStr | None = None
     jwt_ttl_minutes: int = Field(60 * 24, ge=1)
+    login_attempts_per_minute: int = Field(5, ge=1)
+
+    # Analysis jobs
+    analysis_lease_seconds: float = Field(300.0, gt=0)
+    max_concurrent_analyses: int = Field(2, ge=1)
+    analysis_recovery_interval_seconds: float = Field(60.0, gt=0)
 
     # Speech-to-text
     deepgram_api_key: SecretStr | None = None

@@ -17,7 +17,7 @@ log = logging.getLogger("coach.interviews")
 
 @dataclass(frozen=True)
 class ServiceOptions:
-    """Tunables for analysis jobs (candidate settings: ANALYSIS_LEASE_SECONDS, ...)."""
+    """Tunables for analysis jobs, from ANALYSIS_LEASE_SECONDS and its neighbours in settings."""
 
     lease_seconds: float = 300.0
     max_concurrent_analyses: int = 2
