@@ -26,10 +26,10 @@ def summarize(
     """
     acc = SpeechAccumulator(config)
     acc.update(words, is_final=True)
-    for s in silences or ():
-        acc.add_silence(s)
-    if silences is not None and not silences:
+    if silences is not None:
         acc.use_vad()
+        for s in silences:
+            acc.add_silence(s)
     for q in questions:
         acc.add_question(q)
     if duration is not None:
