@@ -17,12 +17,17 @@ from starlette.types import Receive, Scope, Send
 from coach.analysis.base import Analyzer
 from coach.analysis.factory import build_analyzer
 from coach.api.errors import ApiError, error_response
+from coach.api.live import LIVE_ROUTES
 from coach.api.routes import ROUTES, LoginLimiter
 from coach.auth.tokens import TokenIssuer
 from coach.interviews.service import InterviewService, ServiceOptions
 from coach.services import Services
+from coach.sessions.manager import SessionLimits, SessionManager
 from coach.settings import Settings, load_settings
+from coach.speech.accumulator import SpeechConfig
 from coach.store.database import ensure_indexes, open_database
+from coach.stt.factory import build_recognizer, close_recognizer
+from coach.stt.streaming import StreamingRecognizer
 
 log = logging.getLogger("coach.app")
 
@@ -33,8 +38,9 @@ def create_app(
     analyzer: Analyzer | None = None,
     database: tuple[Any, Any] | None = None,
     options: ServiceOptions | None = None,
+    recognizer: StreamingRecognizer | None = None,
 ) -> Starlette:
-    """The app; tests may inject an analyzer, a shared (client, db) pair and service options."""
+    """The app; tests may inject an analyzer, a (client, db) pair, options and a recognizer."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,19 +57,45 @@ def create_app(
                 recovery_interval_seconds=settings.analysis_recovery_interval_seconds,
             ),
         )
+        live = recognizer if recognizer is not None else build_recognizer(settings)
+        sessions = SessionManager(
+            interviews=interviews,
+            recognizer=live,
+            speech=SpeechConfig(
+                pause_threshold=settings.pause_threshold_seconds,
+                segment_seconds=settings.pace_segment_seconds,
+            ),
+            limits=SessionLimits(
+                max_sessions=settings.max_sessions,
+                max_sessions_per_user=settings.max_sessions_per_user,
+                max_duration_seconds=settings.max_session_minutes * 60,
+                max_frame_bytes=settings.max_audio_frame_bytes,
+                grace_seconds=settings.session_grace_seconds,
+                metrics_interval_seconds=settings.metrics_interval_seconds,
+            ),
+            recordings_dir=settings.recordings_path,
+        )
         app.state.services = Services(
-            client,
-            db,
-            chosen,
-            TokenIssuer(settings),
-            interviews,
-            LoginLimiter(attempts=settings.login_attempts_per_minute),
+            settings=settings,
+            client=client,
+            db=db,
+            analyzer=chosen,
+            tokens=TokenIssuer(settings),
+            interviews=interviews,
+            login_limiter=LoginLimiter(attempts=settings.login_attempts_per_minute),
+            sessions=sessions,
         )
         await interviews.start()
+        await sessions.start()
         try:
             yield
         finally:
+            # Open sessions are stored first, so their analyses are queued (and, if this
+            # process stops before they run, recovered by the next start).
+            await sessions.aclose()
             await interviews.aclose()
+            if recognizer is None:
+                await close_recognizer(live)
             if analyzer is None:
                 await chosen.aclose()
             if database is None:
@@ -88,7 +120,7 @@ def create_app(
         return error_response(500, "internal_error", "internal error")
 
     return Starlette(
-        routes=ROUTES,
+        routes=[*ROUTES, *LIVE_ROUTES],
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,15 +10,28 @@ from coach.analysis.base import Analyzer
 from coach.api.routes import LoginLimiter
 from coach.auth.tokens import TokenIssuer
 from coach.interviews.service import InterviewService
+from coach.sessions.manager import SessionManager
+from coach.sessions.session import Interviewer
+from coach.settings import Settings
+
+InterviewerFactory = Callable[[dict[str, Any]], Interviewer | None]
+
+
+def no_interviewer(plan: dict[str, Any]) -> Interviewer | None:
+    """Sessions run without an interviewer when none is available."""
+    return None
 
 
 @dataclass
 class Services:
     """Everything routes reach through `request.app.state.services`."""
 
+    settings: Settings
     client: Any
     db: Any
     analyzer: Analyzer
     tokens: TokenIssuer
     interviews: InterviewService
     login_limiter: LoginLimiter
+    sessions: SessionManager
+    interviewer_for: InterviewerFactory = no_interviewer

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     livekit_api_key: str | None = None
     livekit_api_secret: SecretStr | None = None
 
+    # Live sessions
+    session_grace_seconds: float = Field(60.0, ge=0)
+    max_sessions: int = Field(200, ge=1)
+    max_sessions_per_user: int = Field(2, ge=1)
+    max_session_minutes: float = Field(90.0, gt=0)
+    max_audio_frame_bytes: int = Field(64_000, ge=320)
+    metrics_interval_seconds: float = Field(3.0, gt=0)
+    # Stream-mode audio is kept (Opus in OGG) so the results page can play it back
+    record_audio: bool = True
+    recordings_dir: Path | None = None
+    recording_retention_days: float = Field(30.0, gt=0)
+
     # Speech metrics
     pause_threshold_seconds: float = Field(1.2, gt=0)
     pace_segment_seconds: float = Field(30.0, gt=0)
@@ -87,6 +99,11 @@ class Settings(BaseSettings):
     def model_cache_dir(self) -> Path:
         """Where assembled speech models live."""
         return self.data_dir / "models"
+
+    @property
+    def recordings_path(self) -> Path:
+        """Where stream-mode recordings and not-yet-stored sessions are kept."""
+        return self.recordings_dir or self.data_dir / "recordings"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -121,6 +121,10 @@ class InterviewService:
         res = await self._col.delete_one({"_id": interview_id, "userId": user_id})
         return bool(res.deleted_count)
 
+    async def set_recording(self, interview_id: str, url: str) -> None:
+        """Record where the interview's audio can be played from."""
+        await self._col.update_one({"_id": interview_id}, {"$set": {"recordingUrl": url}})
+
     async def delete_all(self, user_id: str) -> None:
         """Erase every interview of a user."""
         await self._col.delete_many({"userId": user_id})

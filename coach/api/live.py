@@ -1,0 +1,263 @@
+"""The client WebSocket at `/`: start, stream audio, complete, resume (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from coach.audio.source import AudioLimitError, PushedAudio
+from coach.sessions.manager import SessionError, SessionSpec
+from coach.sessions.session import Event, LiveSession
+
+log = logging.getLogger("coach.api.live")
+
+CLOSE_UNAUTHORIZED = 4401
+_SEND_QUEUE = 1000
+
+
+class AudioFormat(BaseModel):
+    """The audio a stream-mode client will send."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoding: str = Field("linear16", pattern="^linear16$")
+    sampleRate: int = Field(16_000, ge=8_000, le=48_000)
+
+
+class StartMessage(BaseModel):
+    """`{"action":"start", ...}`: stream mode when `audio` is given, else LiveKit mode."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action: str
+    roomName: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[\w.:-]+$")
+    participantIdentity: str | None = Field(None, min_length=1, max_length=200)
+    audio: AudioFormat | None = None
+    plan: dict[str, Any] | None = None
+
+
+class ResumeMessage(BaseModel):
+    """`{"action":"resume","sessionId":..., "lastSeq": n}`."""
+
+    action: str
+    sessionId: str = Field(min_length=1, max_length=64)
+    lastSeq: int | None = Field(None, ge=0)
+
+
+class _Link:
+    """One socket's outgoing side: a bounded queue drained by a writer task."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(_SEND_QUEUE)
+        self.written_seq = 0
+        self.task = asyncio.create_task(self._write(), name="ws-writer")
+
+    def send(self, event: Event) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            if "seq" not in event:
+                return  # interims and metrics are superseded by the next ones anyway
+            # A durable event cannot be dropped: cut this link; a resume replays it.
+            raise ConnectionError("client is not reading its socket") from None
+
+    async def _write(self) -> None:
+        while (event := await self.queue.get()) is not None:
+            await self.ws.send_text(json.dumps(event))
+            if "seq" in event:
+                self.written_seq = int(event["seq"])
+
+    async def aclose(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+def _token(ws: WebSocket) -> str | None:
+    header = ws.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token
+    return ws.query_params.get("token") or None
+
+
+async def _user_id(ws: WebSocket) -> str | None:
+    services = ws.app.state.services
+    token = _token(ws)
+    user_id = services.tokens.verify(token) if token else None
+    if user_id is None:
+        return None
+    user = await services.db.users.find_one({"_id": user_id})
+    return str(user_id) if user is not None else None
+
+
+def _first_error(e: ValidationError) -> str:
+    first = e.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "message"
+    return f"{field}: {first['msg']}"
+
+
+class _Connection:
+    """The state of one client socket."""
+
+    def __init__(self, ws: WebSocket, user_id: str, link: _Link) -> None:
+        self.ws, self.user_id, self.link = ws, user_id, link
+        self.services = ws.app.state.services
+        self.session: LiveSession | None = None
+
+    def error(self, code: str, message: str) -> None:
+        self.link.send({"type": "error", "code": code, "message": message})
+
+    def on_text(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            self.error("bad_json", "messages must be JSON objects")
+            return
+        if not isinstance(message, dict):
+            self.error("bad_json", "messages must be JSON objects")
+            return
+        action = message.get("action")
+        if action == "start":
+            self.start(message)
+        elif action == "complete":
+            self.complete()
+        elif action == "resume":
+            self.resume(message)
+        else:
+            self.error("unknown_action", f"unknown action {action!r}; see docs/protocol.md")
+
+    def start(self, message: dict[str, Any]) -> None:
+        if self.session is not None:
+            self.error("already_started", "this socket already has a session")
+            return
+        try:
+            start = StartMessage.model_validate(message)
+        except ValidationError as e:
+            self.error("bad_start", _first_error(e))
+            return
+        if start.audio is None:
+            # LiveKit mode: the server joins the room and listens to the participant.
+            self.error(
+                "livekit_not_configured",
+                "LiveKit mode needs LIVEKIT_URL/API_KEY/API_SECRET on the server; "
+                'send "audio" to stream the microphone over this socket instead',
+            )
+            return
+        manager = self.services.sessions
+        try:
+            source = PushedAudio(
+                start.audio.sampleRate, max_frame_bytes=manager.limits.max_frame_bytes
+            )
+            interviewer = self.services.interviewer_for(start.plan) if start.plan else None
+            self.session = manager.open(
+                SessionSpec(
+                    user_id=self.user_id,
+                    room_name=start.roomName or f"practice-{uuid.uuid4().hex[:16]}",
+                    participant_identity=start.participantIdentity or self.user_id,
+                    source=source,
+                    interviewer=interviewer,
+                    record=self.services.settings.record_audio,
+                )
+            )
+        except (SessionError, AudioLimitError) as e:
+            self.error(e.code, str(e))
+            return
+        except ValueError as e:
+            self.error("bad_plan", str(e))
+            return
+        self.link.send(
+            {"type": "ready", "sessionId": self.session.id, "roomName": self.session.room_name}
+        )
+        self.session.attach(self.link.send)
+
+    def resume(self, message: dict[str, Any]) -> None:
+        if self.session is not None:
+            self.error("already_started", "this socket already has a session")
+            return
+        try:
+            resume = ResumeMessage.model_validate(message)
+            session = self.services.sessions.resume(self.user_id, resume.sessionId)
+        except ValidationError as e:
+            self.error("bad_resume", _first_error(e))
+            return
+        except SessionError as e:
+            self.error(e.code, e.message)
+            return
+        self.session = session
+        self.link.send(
+            {
+                "type": "ready",
+                "sessionId": session.id,
+                "roomName": session.room_name,
+                "resumed": True,
+                "state": session.state,
+            }
+        )
+        session.attach(self.link.send, last_seq=resume.lastSeq)
+
+    def complete(self) -> None:
+        if self.session is None:
+            self.error("not_started", "send start before complete")
+            return
+        self.session.finish("complete")
+
+    def on_audio(self, data: bytes) -> None:
+        session = self.session
+        if session is None:
+            self.error("not_started", "send start before audio")
+            return
+        if session.state != "live":
+            return  # frames racing `complete` are expected; the interview is over
+        source = session.source
+        if not isinstance(source, PushedAudio):
+            self.error("not_stream_mode", "this session takes its audio from LiveKit")
+            return
+        try:
+            source.push(data)
+        except AudioLimitError as e:
+            self.error(e.code, str(e))
+
+    def gone(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        # Events still queued for the dead socket were never sent: a resume replays them.
+        session.detach(delivered=self.link.written_seq)
+        if session.state == "live":
+            self.services.sessions.dropped(session)
+
+
+async def live_socket(ws: WebSocket) -> None:
+    """One client connection; the session it starts outlives it for the grace period."""
+    await ws.accept()
+    user_id = await _user_id(ws)
+    if user_id is None:
+        await ws.close(CLOSE_UNAUTHORIZED, "missing, invalid or expired token")
+        return
+    link = _Link(ws)
+    conn = _Connection(ws, user_id, link)
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("bytes") is not None:
+                conn.on_audio(message["bytes"])
+            elif message.get("text") is not None:
+                conn.on_text(message["text"])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        conn.gone()
+        await link.aclose()
+
+
+LIVE_ROUTES = [WebSocketRoute("/", live_socket)]

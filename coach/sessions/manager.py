@@ -1,0 +1,293 @@
+"""The registry of live sessions: limits, the grace period after a drop, shutdown, the spool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coach.audio.recording import OpusRecorder
+from coach.audio.source import SAMPLE_RATE, AudioSource
+from coach.interviews.service import InterviewService
+from coach.sessions.session import Interviewer, LiveSession
+from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
+from coach.speech.summary import SessionSummary
+from coach.stt.streaming import StreamingRecognizer
+
+log = logging.getLogger("coach.sessions")
+
+
+class SessionError(Exception):
+    """A session request refused; `code` names the reason or the limit."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """How many sessions, how long, and how long a dropped client may take to come back."""
+
+    max_sessions: int = 200
+    max_sessions_per_user: int = 2
+    max_duration_seconds: float = 90 * 60.0
+    max_frame_bytes: int = 64_000
+    grace_seconds: float = 60.0
+    metrics_interval_seconds: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpec:
+    """What a `start` asks for."""
+
+    user_id: str
+    room_name: str
+    participant_identity: str
+    source: AudioSource
+    interviewer: Interviewer | None = None
+    record: bool = False
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+class SessionManager:
+    """Creates, finds and finishes live sessions; finishes all of them on shutdown."""
+
+    def __init__(
+        self,
+        *,
+        interviews: InterviewService,
+        recognizer: StreamingRecognizer,
+        speech: SpeechConfig,
+        limits: SessionLimits,
+        recordings_dir: Path,
+        analysis_wait_seconds: float = 600.0,
+    ) -> None:
+        self._interviews = interviews
+        self.recognizer = recognizer
+        self._speech = speech
+        self.limits = limits
+        self.recordings_dir = recordings_dir
+        self._spool = recordings_dir / "spool"
+        self._analysis_wait = analysis_wait_seconds
+        self._live: dict[str, LiveSession] = {}
+        self._ended: dict[str, LiveSession] = {}
+        self._grace: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Store sessions a previous process finished but could not save."""
+        await self.replay_spool()
+
+    async def aclose(self) -> None:
+        """Finish every open session (stored and queued for analysis), then stop."""
+        self._closing = True
+        for task in self._grace.values():
+            task.cancel()
+        finishing = [s.finish("shutdown") for s in list(self._live.values())]
+        if finishing:
+            log.info("finishing %d open session(s) before exit", len(finishing))
+        results = await asyncio.gather(*finishing, return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                log.error("a session could not be finished at shutdown: %s", r)
+        tasks = list(self._tasks) + list(self._grace.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    @property
+    def live_count(self) -> int:
+        """Sessions still listening or finishing."""
+        return len(self._live)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def open(self, spec: SessionSpec) -> LiveSession:
+        """Start a session, or raise `SessionError` naming the limit it would break."""
+        lim = self.limits
+        if self._closing:
+            raise SessionError("shutting_down", "the server is restarting; try again shortly")
+        if len(self._live) >= lim.max_sessions:
+            raise SessionError(
+                "max_sessions", f"the server is at its limit of {lim.max_sessions} live sessions"
+            )
+        mine = sum(1 for s in self._live.values() if s.user_id == spec.user_id)
+        if mine >= lim.max_sessions_per_user:
+            raise SessionError(
+                "max_sessions_per_user",
+                f"at most {lim.max_sessions_per_user} live sessions per user",
+            )
+        if any(
+            s.room_name == spec.room_name and s.participant_identity == spec.participant_identity
+            for s in self._live.values()
+        ):
+            raise SessionError(
+                "session_exists", "this participant already has a live session in this room"
+            )
+        session_id = uuid.uuid4().hex
+        recorder = (
+            OpusRecorder(self.recordings_dir / f"session-{session_id}.ogg") if spec.record else None
+        )
+        session = LiveSession(
+            session_id=session_id,
+            user_id=spec.user_id,
+            room_name=spec.room_name,
+            participant_identity=spec.participant_identity,
+            source=spec.source,
+            stream=self.recognizer.stream(sample_rate=SAMPLE_RATE, room=spec.room_name),
+            accumulator=SpeechAccumulator(self._speech),
+            submit=self._store,
+            wait_analysis=self._wait,
+            interviewer=spec.interviewer,
+            recorder=recorder,
+            max_duration=lim.max_duration_seconds,
+            metrics_interval=lim.metrics_interval_seconds,
+            on_done=self._done,
+        )
+        self._live[session_id] = session
+        session.start()
+        log.info("session %s started", session_id, extra={"room": spec.room_name})
+        return session
+
+    def get(self, user_id: str, session_id: str) -> LiveSession:
+        """A session of this user that is live, finishing, or ended within the grace period."""
+        session = self._live.get(session_id) or self._ended.get(session_id)
+        if session is None or session.user_id != user_id:
+            raise SessionError("unknown_session", "no such session (it may have expired)")
+        return session
+
+    def resume(self, user_id: str, session_id: str) -> LiveSession:
+        """Take a session back after a dropped socket: its grace timer stops."""
+        session = self.get(user_id, session_id)
+        grace = self._grace.pop(session_id, None)
+        if grace is not None:
+            grace.cancel()
+        return session
+
+    def dropped(self, session: LiveSession) -> None:
+        """The client vanished without `complete`: finish after the grace period unless resumed."""
+        session.detach()
+        if session.state != "live" or session.id in self._grace:
+            return
+        self._grace[session.id] = asyncio.create_task(
+            self._expire(session), name=f"session-grace[{session.id}]"
+        )
+
+    async def _expire(self, session: LiveSession) -> None:
+        await asyncio.sleep(self.limits.grace_seconds)
+        self._grace.pop(session.id, None)
+        if session.state == "live" and not session.attached:
+            log.info(
+                "client did not come back in %.0f s; storing the session",
+                self.limits.grace_seconds,
+                extra={"room": session.room_name},
+            )
+            self._track(session.finish("client_gone"))
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _done(self, session: LiveSession) -> None:
+        self._live.pop(session.id, None)
+        self._ended[session.id] = session
+        loop = asyncio.get_running_loop()
+        # An ended session stays resumable for replay a while, then it is forgotten.
+        loop.call_later(max(self.limits.grace_seconds, 1.0), self._ended.pop, session.id, None)
+
+    # -- storing ---------------------------------------------------------------------------
+
+    async def _store(self, session: LiveSession, summary: SessionSummary) -> str:
+        try:
+            interview = await self._interviews.submit(
+                session.user_id, session.room_name, session.participant_identity, summary
+            )
+        except Exception:
+            # The database is down: keep the session on disk so a later start stores it.
+            self._spool_session(session, summary)
+            raise
+        interview_id = str(interview["_id"])
+        if session.recorder is not None:
+            recorder = session.recorder
+            if isinstance(recorder, OpusRecorder):
+                path = await asyncio.to_thread(
+                    recorder.close, self.recordings_dir / f"{interview_id}.ogg"
+                )
+                await self._interviews.set_recording(
+                    interview_id, f"/api/interviews/{interview_id}/recording"
+                )
+                log.info("recording kept at %s", path.name, extra={"room": session.room_name})
+        return interview_id
+
+    def _spool_session(self, session: LiveSession, summary: SessionSummary) -> None:
+        self._spool.mkdir(parents=True, exist_ok=True)
+        record = {
+            "userId": session.user_id,
+            "roomName": session.room_name,
+            "participantIdentity": session.participant_identity,
+            "summary": summary.model_dump(by_alias=True),
+        }
+        _atomic_write(self._spool / f"{session.id}.json", json.dumps(record).encode())
+        log.error(
+            "could not store session %s; kept it in the spool for the next start",
+            session.id,
+            extra={"room": session.room_name},
+        )
+
+    async def replay_spool(self) -> int:
+        """Submit sessions left in the spool; returns how many were stored."""
+        if not self._spool.is_dir():
+            return 0
+        stored = 0
+        for path in sorted(self._spool.glob("*.json")):
+            try:
+                record = json.loads(path.read_text())
+                summary = SessionSummary.model_validate(record["summary"])
+                await self._interviews.submit(
+                    record["userId"], record["roomName"], record["participantIdentity"], summary
+                )
+            except Exception as e:  # leave it for the next start; one bad file must not block
+                log.error("spooled session %s not stored yet: %s", path.name, e)
+                continue
+            path.unlink()
+            stored += 1
+        if stored:
+            log.info("stored %d spooled session(s)", stored)
+        return stored
+
+    async def _wait(self, user_id: str, interview_id: str) -> str:
+        done = self._interviews.completion(interview_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._analysis_wait
+        while True:
+            # The event fires when this process analyzes it; another process (after a
+            # restart, or a second replica) only shows up in the database, so look there too.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), 5.0)
+            doc = await self._interviews.get(user_id, interview_id)
+            if doc is None:
+                return "failed"
+            if doc["status"] != "processing" or loop.time() >= deadline:
+                return str(doc["status"])
+
+
+RecognizerFactory = Callable[[], StreamingRecognizer]

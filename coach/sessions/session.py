@@ -1,0 +1,347 @@
+"""One live interview: audio source → recognizer → speech accumulator → stored interview."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from coach.audio.source import SAMPLE_RATE, AudioSource
+from coach.providers import ProviderError
+from coach.speech.accumulator import SpeechAccumulator
+from coach.speech.summary import SessionSummary
+from coach.speech.words import QuestionTiming
+from coach.stt.streaming import Recognized, RecognizerStream, UtteranceEnd
+
+log = logging.getLogger("coach.sessions")
+
+Event = dict[str, Any]
+State = Literal["live", "finishing", "done"]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Something the interviewer says: a question, or the closing words."""
+
+    text: str
+    index: int
+    asked_at: float
+    closing: bool = False
+
+
+class Interviewer(Protocol):
+    """The text-mode interviewer a stream-mode session is driven by."""
+
+    def open(self, t: float) -> Turn:
+        """The greeting and first question, asked at audio time `t`."""
+        ...
+
+    def heard(self, text: str, start: float, end: float) -> None:
+        """A final transcript result."""
+        ...
+
+    def utterance_end(self, t: float) -> None:
+        """The recognizer saw a gap after speech."""
+        ...
+
+    async def tick(self, t: float) -> list[Any]:
+        """Turns due at audio time `t` (objects with text, index, asked_at, closing)."""
+        ...
+
+
+class Submitter(Protocol):
+    """Where a finished session's summary goes: the interviews service, in-process."""
+
+    async def __call__(self, session: LiveSession, summary: SessionSummary) -> str:
+        """Store the summary; return the interview id."""
+        ...
+
+
+class AnalysisWaiter(Protocol):
+    """Waits for a stored interview's analysis and says its status."""
+
+    async def __call__(self, user_id: str, interview_id: str) -> str:
+        """'completed' or 'failed' once the analysis is stored."""
+        ...
+
+
+class Recorder(Protocol):
+    """Keeps the session's audio."""
+
+    def write(self, pcm16: bytes) -> None:
+        """Append audio."""
+        ...
+
+    def abort(self) -> None:
+        """Drop what was written."""
+        ...
+
+
+# Events a client must not miss: replayed after a reconnect. Interims and metrics are not.
+_DURABLE = frozenset({"question", "session_complete", "analysis_complete", "error", "final"})
+
+
+class LiveSession:
+    """Owns one interview's audio source, recognizer stream, accumulator and client link."""
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        user_id: str,
+        room_name: str,
+        participant_identity: str,
+        source: AudioSource,
+        stream: RecognizerStream,
+        accumulator: SpeechAccumulator,
+        submit: Submitter,
+        wait_analysis: AnalysisWaiter,
+        interviewer: Interviewer | None = None,
+        recorder: Recorder | None = None,
+        max_duration: float = 90 * 60.0,
+        metrics_interval: float = 3.0,
+        flush_timeout: float = 60.0,
+        on_done: Callable[[LiveSession], None] | None = None,
+    ) -> None:
+        self.id = session_id
+        self.user_id = user_id
+        self.room_name = room_name
+        self.participant_identity = participant_identity
+        self.source = source
+        self.accumulator = accumulator
+        self.interviewer = interviewer
+        self.recorder = recorder
+        self.state: State = "live"
+        self.interview_id: str | None = None
+        self.analysis_status: str | None = None
+        self.finish_reason: str | None = None
+        self.frames_in = 0
+        self.started_wall = time.monotonic()
+        self._stream = stream
+        self._submit = submit
+        self._wait_analysis = wait_analysis
+        self._max_duration = max_duration
+        self._metrics_interval = metrics_interval
+        self._flush_timeout = flush_timeout
+        self._on_done = on_done
+        self._samples = 0
+        self._seq = 0
+        self._log: list[Event] = []
+        self._sink: Callable[[Event], None] | None = None
+        self._delivered = 0
+        self._listen_done = asyncio.Event()
+        self._finish_task: asyncio.Task[str | None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def clock(self) -> float:
+        """Seconds of audio heard so far."""
+        return self._samples / SAMPLE_RATE
+
+    @property
+    def attached(self) -> bool:
+        """Whether a client socket is listening."""
+        return self._sink is not None
+
+    def start(self) -> None:
+        """Start listening; the first question (if any) goes out at once."""
+        name = self.id
+        self._tasks = [
+            asyncio.create_task(self._pump(), name=f"session-pump[{name}]"),
+            asyncio.create_task(self._listen(), name=f"session-listen[{name}]"),
+            asyncio.create_task(self._metrics_loop(), name=f"session-metrics[{name}]"),
+        ]
+        if self.interviewer is not None:
+            self._ask(self.interviewer.open(0.0))
+
+    # -- client link -----------------------------------------------------------------
+
+    def attach(self, sink: Callable[[Event], None], *, last_seq: int | None = None) -> None:
+        """Send events to `sink`, first replaying durable ones after `last_seq`."""
+        self._sink = sink
+        after = self._delivered if last_seq is None else last_seq
+        for event in self._log:
+            if event["seq"] > after:
+                sink(event)
+                self._delivered = max(self._delivered, int(event["seq"]))
+
+    def detach(self, *, delivered: int | None = None) -> None:
+        """The client's socket is gone; durable events after `delivered` wait for a resume."""
+        self._sink = None
+        if delivered is not None:
+            self._delivered = min(self._delivered, delivered)
+
+    def emit(self, event: Event) -> None:
+        """Send an event to the client; durable ones are numbered and kept for replay."""
+        kind = "final" if event.get("type") == "transcript" and event.get("isFinal") else None
+        if (kind or event.get("type")) in _DURABLE:
+            self._seq += 1
+            event = {**event, "seq": self._seq}
+            self._log.append(event)
+        if self._sink is not None:
+            try:
+                self._sink(event)
+            except Exception as e:  # a broken client link must not stop the interview
+                log.warning("dropping client link: %s", e, extra={"room": self.room_name})
+                self._sink = None
+                return
+            if "seq" in event:
+                self._delivered = int(event["seq"])
+
+    def error(self, code: str, message: str) -> None:
+        """Tell the client something was refused."""
+        self.emit({"type": "error", "code": code, "message": message})
+
+    # -- audio in ----------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        try:
+            async for frame in self.source:
+                self.frames_in += 1
+                self._samples += len(frame) // 2
+                self._stream.push_audio(frame)
+                if self.recorder is not None:
+                    self.recorder.write(frame)
+                self.accumulator.advance(self.clock)
+                if self.interviewer is not None:
+                    for turn in await self.interviewer.tick(self.clock):
+                        self._ask(turn)
+                if self.clock >= self._max_duration and self.state == "live":
+                    self.error(
+                        "max_duration",
+                        f"sessions may last at most {self._max_duration / 60:g} minutes",
+                    )
+                    self.finish("max_duration")
+        finally:
+            self._stream.end_input()
+
+    def _ask(self, turn: Any) -> None:
+        self.accumulator.add_question(QuestionTiming(turn.text, turn.asked_at))
+        self.emit(
+            {
+                "type": "question",
+                "text": turn.text,
+                "index": turn.index,
+                "closing": bool(turn.closing),
+                "askedAt": round(turn.asked_at, 3),
+            }
+        )
+
+    async def _listen(self) -> None:
+        try:
+            async for event in self._stream:
+                if isinstance(event, Recognized):
+                    self.accumulator.update(event.words, is_final=event.is_final)
+                    if event.is_final and self.interviewer is not None and event.words:
+                        self.interviewer.heard(event.text, event.start, event.end)
+                    self.emit(
+                        {
+                            "type": "transcript",
+                            "text": event.text,
+                            "isFinal": event.is_final,
+                            "start": round(event.start, 3),
+                            "end": round(event.end, 3),
+                        }
+                    )
+                elif isinstance(event, UtteranceEnd) and self.interviewer is not None:
+                    self.interviewer.utterance_end(event.last_word_end)
+        except ProviderError as e:
+            log.error("recognizer failed: %s", e, extra={"room": self.room_name})
+            self.error("recognizer_failed", f"speech recognition stopped: {e}")
+            if self.state == "live":
+                self.finish("recognizer_failed")
+        finally:
+            self._listen_done.set()
+
+    async def _metrics_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._metrics_interval)
+            m = self.accumulator.live_metrics()
+            self.emit(
+                {
+                    "type": "metrics",
+                    "wpm": m.current_wpm,
+                    "averageWpm": m.average_wpm,
+                    "fillers": m.fillers,
+                    "words": m.words,
+                    "elapsed": m.elapsed,
+                }
+            )
+
+    # -- the end -------------------------------------------------------------------------
+
+    def finish(self, reason: str) -> asyncio.Task[str | None]:
+        """End the interview (idempotent): flush, store, analyze; the task says the id."""
+        if self._finish_task is None:
+            self.finish_reason = reason
+            self.state = "finishing"
+            self._finish_task = asyncio.create_task(
+                self._finish(), name=f"session-finish[{self.id}]"
+            )
+        return self._finish_task
+
+    async def _finish(self) -> str | None:
+        try:
+            await self.source.aclose()
+            try:
+                await asyncio.wait_for(self._listen_done.wait(), self._flush_timeout)
+            except TimeoutError:
+                log.warning(
+                    "recognizer did not flush in %.0f s; storing what was heard",
+                    self._flush_timeout,
+                    extra={"room": self.room_name},
+                )
+            await self._stop_tasks()
+            summary = self.accumulator.summary()
+            self.interview_id = await self._submit(self, summary)
+            self.emit(
+                {
+                    "type": "session_complete",
+                    "message": "Analysis in progress...",
+                    "interviewId": self.interview_id,
+                }
+            )
+            self.analysis_status = await self._wait_analysis(self.user_id, self.interview_id)
+            self.emit(
+                {
+                    "type": "analysis_complete",
+                    "interviewId": self.interview_id,
+                    "status": self.analysis_status,
+                }
+            )
+            return self.interview_id
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the client hears why; the registry's spool keeps the data
+            log.exception("finishing the session failed", extra={"room": self.room_name})
+            self.error("finish_failed", f"the interview could not be stored: {e}")
+            raise
+        finally:
+            self.state = "done"
+            await self._stop_tasks()
+            if self._on_done is not None:
+                self._on_done(self)
+
+    async def _stop_tasks(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._stream.aclose()
+
+    async def aclose(self) -> None:
+        """Stop without storing (used only when finishing itself is being torn down)."""
+        if self._finish_task is not None:
+            self._finish_task.cancel()
+            await asyncio.gather(self._finish_task, return_exceptions=True)
+        await self._stop_tasks()
+        await self.source.aclose()
+        if self.recorder is not None and self.interview_id is None:
+            self.recorder.abort()
+
+
+SubmitFn = Callable[[LiveSession, SessionSummary], Awaitable[str]]
