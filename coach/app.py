@@ -74,6 +74,7 @@ def create_app(
                 metrics_interval_seconds=settings.metrics_interval_seconds,
             ),
             recordings_dir=settings.recordings_path,
+            retention_days=settings.recording_retention_days,
         )
         app.state.services = Services(
             settings=settings,

@@ -249,10 +249,14 @@ async def live_socket(ws: WebSocket) -> None:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 break
-            if message.get("bytes") is not None:
-                conn.on_audio(message["bytes"])
-            elif message.get("text") is not None:
-                conn.on_text(message["text"])
+            try:
+                if message.get("bytes") is not None:
+                    conn.on_audio(message["bytes"])
+                elif message.get("text") is not None:
+                    conn.on_text(message["text"])
+            except Exception:  # a bug must cost one message, not the interview
+                log.exception("handling a client message failed")
+                conn.error("internal_error", "the server could not handle that message")
     except WebSocketDisconnect:
         pass
     finally:

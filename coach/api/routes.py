@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from coach.api.errors import ApiError
@@ -126,6 +126,8 @@ async def me(request: Request) -> Response:
     user = await _current_user(request)
     svc = request.app.state.services
     if request.method == "DELETE":
+        for doc in await svc.interviews.list(user["_id"], status=None, before=None, limit=0):
+            svc.sessions.recording_path(str(doc["_id"])).unlink(missing_ok=True)
         await svc.interviews.delete_all(user["_id"])
         await svc.db.users.delete_one({"_id": user["_id"]})
         return Response(status_code=204)
@@ -170,11 +172,24 @@ async def interview(request: Request) -> Response:
     if request.method == "DELETE":
         if not await svc.delete(user["_id"], iid):
             raise ApiError(404, "not_found", "no such interview")
+        request.app.state.services.sessions.recording_path(iid).unlink(missing_ok=True)
         return Response(status_code=204)
     doc = await svc.get(user["_id"], iid)
     if doc is None:
         raise ApiError(404, "not_found", "no such interview")
     return JSONResponse(to_wire(doc))
+
+
+async def recording(request: Request) -> Response:
+    """The interview's audio (stream mode), with range requests so players can seek."""
+    user = await _current_user(request)
+    services = request.app.state.services
+    iid = request.path_params["id"]
+    doc = await services.interviews.get(user["_id"], iid)
+    path = services.sessions.recording_path(iid)
+    if doc is None or not path.is_file():
+        raise ApiError(404, "not_found", "no recording for this interview")
+    return FileResponse(path, media_type="audio/ogg", filename=f"interview-{iid}.ogg")
 
 
 async def retry(request: Request) -> Response:
@@ -224,4 +239,5 @@ ROUTES = [
     Route("/api/interviews", list_interviews, methods=["GET"]),
     Route("/api/interviews/{id}", interview, methods=["GET", "DELETE"]),
     Route("/api/interviews/{id}/retry", retry, methods=["POST"]),
+    Route("/api/interviews/{id}/recording", recording, methods=["GET"]),
 ]

@@ -44,8 +44,11 @@ class OpusRecorder:
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
-    def close(self, target: Path | None = None) -> Path:
-        """Flush and finish the file, at `target` if given; returns where it is."""
+    def close(self, target: Path | None = None) -> Path | None:
+        """Flush and finish the file, at `target` if given; None when no audio came."""
+        if self._pts == 0:
+            self.abort()
+            return None
         for packet in self._stream.encode(None):
             self._container.mux(packet)
         self._container.close()

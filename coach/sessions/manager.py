@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,8 +77,10 @@ class SessionManager:
         speech: SpeechConfig,
         limits: SessionLimits,
         recordings_dir: Path,
+        retention_days: float = 30.0,
         analysis_wait_seconds: float = 600.0,
     ) -> None:
+        self.retention_seconds = retention_days * 86400
         self._interviews = interviews
         self.recognizer = recognizer
         self._speech = speech
@@ -94,8 +97,39 @@ class SessionManager:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Store sessions a previous process finished but could not save."""
+        """Store sessions a previous process could not save; prune old recordings from now on."""
         await self.replay_spool()
+        self._track(asyncio.create_task(self._prune_loop(), name="recordings-retention"))
+
+    def recording_path(self, interview_id: str) -> Path:
+        """Where an interview's stream-mode recording is (whether or not it exists)."""
+        if not interview_id.isalnum():
+            # ids are hex; anything else must not become a path
+            return self.recordings_dir / "invalid"
+        return self.recordings_dir / f"{interview_id}.ogg"
+
+    def prune_recordings(self, *, now: float | None = None) -> int:
+        """Delete recordings older than the retention period; returns how many went."""
+        if not self.recordings_dir.is_dir():
+            return 0
+        cutoff = (now if now is not None else time.time()) - self.retention_seconds
+        gone = 0
+        for path in self.recordings_dir.glob("*.ogg*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    gone += 1
+        if gone:
+            log.info("deleted %d recording(s) past their retention", gone)
+        return gone
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.prune_recordings)
+            except OSError as e:
+                log.warning("pruning recordings failed: %s", e)
+            await asyncio.sleep(3600)
 
     async def aclose(self) -> None:
         """Finish every open session (stored and queued for analysis), then stop."""
@@ -109,6 +143,9 @@ class SessionManager:
         for r in results:
             if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
                 log.error("a session could not be finished at shutdown: %s", r)
+        # Stored now; analyses still running are recovered from the database by the next start.
+        for session in [*self._live.values(), *self._ended.values()]:
+            await session.aclose()
         tasks = list(self._tasks) + list(self._grace.values())
         for t in tasks:
             t.cancel()
@@ -226,17 +263,21 @@ class SessionManager:
             self._spool_session(session, summary)
             raise
         interview_id = str(interview["_id"])
-        if session.recorder is not None:
-            recorder = session.recorder
-            if isinstance(recorder, OpusRecorder):
-                path = await asyncio.to_thread(
-                    recorder.close, self.recordings_dir / f"{interview_id}.ogg"
-                )
+        if isinstance(session.recorder, OpusRecorder):
+            await self._keep_recording(session, session.recorder, interview_id)
+        return interview_id
+
+    async def _keep_recording(
+        self, session: LiveSession, recorder: OpusRecorder, interview_id: str
+    ) -> None:
+        try:
+            path = await asyncio.to_thread(recorder.close, self.recording_path(interview_id))
+            if path is not None:
                 await self._interviews.set_recording(
                     interview_id, f"/api/interviews/{interview_id}/recording"
                 )
-                log.info("recording kept at %s", path.name, extra={"room": session.room_name})
-        return interview_id
+        except Exception as e:  # the interview matters more than its audio
+            log.error("could not keep the recording: %s", e, extra={"room": session.room_name})
 
     def _spool_session(self, session: LiveSession, summary: SessionSummary) -> None:
         self._spool.mkdir(parents=True, exist_ok=True)

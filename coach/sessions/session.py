@@ -135,6 +135,7 @@ class LiveSession:
         self._delivered = 0
         self._listen_done = asyncio.Event()
         self._finish_task: asyncio.Task[str | None] | None = None
+        self._report_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -298,31 +299,43 @@ class LiveSession:
             await self._stop_tasks()
             summary = self.accumulator.summary()
             self.interview_id = await self._submit(self, summary)
-            self.emit(
-                {
-                    "type": "session_complete",
-                    "message": "Analysis in progress...",
-                    "interviewId": self.interview_id,
-                }
-            )
-            self.analysis_status = await self._wait_analysis(self.user_id, self.interview_id)
-            self.emit(
-                {
-                    "type": "analysis_complete",
-                    "interviewId": self.interview_id,
-                    "status": self.analysis_status,
-                }
-            )
-            return self.interview_id
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the client hears why; the registry's spool keeps the data
             log.exception("finishing the session failed", extra={"room": self.room_name})
             self.error("finish_failed", f"the interview could not be stored: {e}")
-            raise
+            self._done()
+            return None
+        self.emit(
+            {
+                "type": "session_complete",
+                "message": "Analysis in progress...",
+                "interviewId": self.interview_id,
+            }
+        )
+        # Stored: from here on the interview is safe, and waiting for its analysis must
+        # not hold up a shutdown, so that wait is a task of its own.
+        self._report_task = asyncio.create_task(
+            self._report_analysis(self.interview_id), name=f"session-analysis[{self.id}]"
+        )
+        return self.interview_id
+
+    async def _report_analysis(self, interview_id: str) -> None:
+        try:
+            self.analysis_status = await self._wait_analysis(self.user_id, interview_id)
+            self.emit(
+                {
+                    "type": "analysis_complete",
+                    "interviewId": interview_id,
+                    "status": self.analysis_status,
+                }
+            )
         finally:
+            self._done()
+
+    def _done(self) -> None:
+        if self.state != "done":
             self.state = "done"
-            await self._stop_tasks()
             if self._on_done is not None:
                 self._on_done(self)
 
@@ -334,10 +347,11 @@ class LiveSession:
             await self._stream.aclose()
 
     async def aclose(self) -> None:
-        """Stop without storing (used only when finishing itself is being torn down)."""
-        if self._finish_task is not None:
-            self._finish_task.cancel()
-            await asyncio.gather(self._finish_task, return_exceptions=True)
+        """Stop at once: finishing and the wait for the analysis are cancelled."""
+        for task in (self._finish_task, self._report_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self._stop_tasks()
         await self.source.aclose()
         if self.recorder is not None and self.interview_id is None:

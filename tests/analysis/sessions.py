@@ -28,6 +28,13 @@ def _lay(tokens: list[str], start: float, end: float) -> list[Word]:
     ]
 
 
+def truth_words(gt: dict[str, Any]) -> list[Word]:
+    """The fixture's spoken words laid evenly over its spans, fillers included."""
+    return [
+        w for span in gt["spans"] for w in _lay(span["text"].split(), span["start"], span["end"])
+    ]
+
+
 def from_truth(gt: dict[str, Any], *, fillers: str = "keep", seed: int = 0) -> SessionSummary:
     """Lay each spoken part's words evenly over its span; `fillers` keep, strip or add more."""
     rng = random.Random(seed)

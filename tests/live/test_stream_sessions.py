@@ -1,0 +1,298 @@
+"""Stream-mode sessions over real WebSockets to the real app on uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from mongomock_motor import AsyncMongoMockClient
+from websockets.exceptions import ConnectionClosed
+
+from coach.analysis.offline import OfflineCoach
+from coach.app import create_app
+from coach.audio.decode import probe_duration
+from coach.settings import Settings
+from coach.stt.scripted import ScriptedRecognizer
+from tests.analysis.sessions import SHARED, truth, truth_words
+from tests.live.server import account, client, pcm, serve, stream
+
+
+def settings(tmp_path: Any, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "jwt_secret": "test-secret-" + "y" * 32,
+        "data_dir": tmp_path,
+        "metrics_interval_seconds": 0.2,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def database() -> tuple[Any, Any]:
+    c = AsyncMongoMockClient(tz_aware=True)
+    return c, c["coach"]
+
+
+def app_for(tmp_path: Any, name: str = "weakness", db: Any = None, **overrides: Any) -> Any:
+    return create_app(
+        settings(tmp_path, **overrides),
+        analyzer=OfflineCoach(),
+        database=db or database(),
+        recognizer=ScriptedRecognizer.from_words(truth_words(truth(name))),
+    )
+
+
+STREAM = {"action": "start", "audio": {"encoding": "linear16", "sampleRate": 16000}}
+
+
+async def fetch(base: str, token: str, path: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base) as c:
+        return await c.get(path, headers={"authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize("name", ["weakness", "project"])
+async def test_interview_streams_completes_and_is_analyzed(tmp_path: Any, name: str) -> None:
+    gt = truth(name)
+    audio = pcm(SHARED / f"{name}.wav")
+    async with serve(app_for(tmp_path, name)) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(STREAM)
+            ready = await c.of_type("ready")
+            await stream(c, audio)
+            await c.next(lambda e: e.get("type") == "metrics" and e["words"] > 0)
+            await c.send({"action": "complete"})
+            done = await c.of_type("session_complete", within=30)
+            analysed = await c.of_type("analysis_complete", within=30)
+        assert analysed["interviewId"] == done["interviewId"]
+        assert analysed["status"] == "completed"
+        assert [e["type"] for e in c.events].count("error") == 0
+        interims = [e for e in c.events if e.get("type") == "transcript" and not e["isFinal"]]
+        assert interims, "interim results reach the client"
+        heard = " ".join(e["text"] for e in c.finals())
+        assert heard.split() == [w.text for w in truth_words(gt)]
+        stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
+        assert stored["status"] == "completed" and stored["aiAnalysis"]["overallScore"] >= 0
+        assert stored["totalWords"] == gt["totalWords"]
+        assert stored["roomName"] == ready["roomName"]
+        spoken = sorted(f["word"] for f in gt["fillers"])
+        found = sorted(f["word"] for f in stored["fillers"])
+        assert found == spoken
+        for want in gt["fillers"]:
+            # `near` is where the spoken part holding the filler starts
+            span = next(s for s in gt["spans"] if abs(s["start"] - want["near"]) < 0.01)
+            assert any(
+                f["word"] == want["word"] and span["start"] <= f["timestamp"] <= span["end"]
+                for f in stored["fillers"]
+            ), want
+        assert stored["duration"] == pytest.approx(len(audio) / 32000, abs=0.05)
+        rec = await fetch(srv.url, token, stored["recordingUrl"])
+        assert rec.status_code == 200 and rec.headers["content-type"] == "audio/ogg"
+        ogg = tmp_path / "got.ogg"
+        ogg.write_bytes(rec.content)
+        assert probe_duration(ogg) == pytest.approx(len(audio) / 32000, abs=0.1)
+
+
+async def test_header_auth_and_refusals(tmp_path: Any) -> None:
+    async with serve(app_for(tmp_path)) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, None) as c:
+            with pytest.raises(ConnectionClosed) as closed:
+                await c.ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        async with client(srv.ws_url, "not-a-token") as c:
+            with pytest.raises(ConnectionClosed) as closed:
+                await c.ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        async with client(srv.ws_url, token, header=True) as c:
+            await c.ws.send(b"\x00\x01" * 100)
+            assert (await c.of_type("error"))["code"] == "not_started"
+            await c.ws.send("{not json")
+            assert (await c.of_type("error"))["code"] == "bad_json"
+            await c.send({"action": "dance"})
+            assert (await c.of_type("error"))["code"] == "unknown_action"
+            await c.send({"action": "complete"})
+            assert (await c.of_type("error"))["code"] == "not_started"
+            await c.send({"action": "start", "audio": {"encoding": "mulaw"}})
+            bad = await c.of_type("error")
+            assert bad["code"] == "bad_start" and "encoding" in bad["message"]
+            await c.send({"action": "start", "roomName": "r1", "participantIdentity": "p"})
+            assert (await c.of_type("error"))["code"] == "livekit_not_configured"
+            # after all that the socket still works
+            await c.send(STREAM)
+            await c.of_type("ready")
+            await c.ws.send(b"\x00" * 70_000)
+            assert (await c.of_type("error"))["code"] == "frame_too_large"
+            await c.send(STREAM)
+            assert (await c.of_type("error"))["code"] == "already_started"
+            await c.send({"action": "complete"})
+            await c.of_type("session_complete")
+
+
+async def test_limits_are_named(tmp_path: Any) -> None:
+    app = app_for(tmp_path, max_sessions_per_user=1, max_session_minutes=0.05)
+    async with serve(app) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as first, client(srv.ws_url, token) as second:
+            await first.send(STREAM)
+            await first.of_type("ready")
+            await second.send(STREAM)
+            refused = await second.of_type("error")
+            assert refused["code"] == "max_sessions_per_user"
+            # three seconds of audio pass the 0.05-minute limit: the session ends itself
+            await stream(first, pcm(SHARED / "weakness.wav")[: 3 * 32000])
+            limit = await first.of_type("error")
+            assert limit["code"] == "max_duration"
+            done = await first.of_type("session_complete")
+            assert done["interviewId"]
+
+
+async def test_resampled_audio_keeps_its_clock(tmp_path: Any) -> None:
+    audio16 = pcm(SHARED / "weakness.wav")
+    import numpy as np
+
+    x = np.frombuffer(audio16, dtype="<i2").astype(np.float32)
+    t48 = np.arange(len(x) * 3) / 3
+    audio48 = np.interp(t48, np.arange(len(x)), x).astype("<i2").tobytes()
+    async with serve(app_for(tmp_path)) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(
+                {"action": "start", "audio": {"encoding": "linear16", "sampleRate": 48000}}
+            )
+            await c.of_type("ready")
+            await stream(c, audio48, frame_seconds=0.1 / 3)
+            await c.send({"action": "complete"})
+            done = await c.of_type("session_complete", within=30)
+        stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
+        assert stored["duration"] == pytest.approx(len(audio16) / 32000, abs=0.05)
+        assert stored["totalWords"] == truth("weakness")["totalWords"]
+
+
+async def test_dropped_socket_resumes_without_losing_words(tmp_path: Any) -> None:
+    gt = truth("weakness")
+    audio = pcm(SHARED / "weakness.wav")
+    half = len(audio) // 2 // 3200 * 3200
+    async with serve(app_for(tmp_path)) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(STREAM)
+            session_id = (await c.of_type("ready"))["sessionId"]
+            await stream(c, audio[:half])
+            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            first_seen = c.finals()
+            # the network goes: no close handshake, the app is killed
+            c.ws.transport.abort()
+        await asyncio.sleep(0.2)
+        async with client(srv.ws_url, token) as c2:
+            await c2.send(
+                {"action": "resume", "sessionId": session_id, "lastSeq": first_seen[-1]["seq"]}
+            )
+            resumed = await c2.of_type("ready")
+            assert resumed["resumed"] is True and resumed["sessionId"] == session_id
+            await stream(c2, audio[half:])
+            await c2.send({"action": "complete"})
+            done = await c2.of_type("session_complete", within=30)
+        finals = first_seen + c2.finals()
+        seqs = [e["seq"] for e in finals]
+        assert seqs == sorted(set(seqs)), "no final is lost or repeated across the resume"
+        assert " ".join(e["text"] for e in finals).split() == [w.text for w in truth_words(gt)]
+        stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
+        assert stored["totalWords"] == gt["totalWords"]
+
+
+async def test_client_that_never_returns_is_stored_after_the_grace_period(tmp_path: Any) -> None:
+    gt = truth("weakness")
+    audio = pcm(SHARED / "weakness.wav")
+    async with serve(app_for(tmp_path, session_grace_seconds=0.3)) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(STREAM)
+            session_id = (await c.of_type("ready"))["sessionId"]
+            await stream(c, audio)
+            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+        for _ in range(100):
+            listed = (await fetch(srv.url, token, "/api/interviews")).json()["items"]
+            if listed:
+                break
+            await asyncio.sleep(0.05)
+        assert len(listed) == 1 and listed[0]["totalWords"] == gt["totalWords"]
+        # a late resume still finds the session and is told how it ended
+        async with client(srv.ws_url, token) as late:
+            await late.send({"action": "resume", "sessionId": session_id})
+            assert (await late.of_type("ready"))["state"] in ("finishing", "done")
+            done = await late.of_type("session_complete", within=3)
+            assert done["interviewId"] == listed[0]["id"]
+        async with client(srv.ws_url, token) as other:
+            await other.send({"action": "resume", "sessionId": "0" * 32})
+            assert (await other.of_type("error"))["code"] == "unknown_session"
+
+
+class NeverFinishes:
+    """An analyzer stuck on a slow provider."""
+
+    name = "stuck"
+
+    async def analyze(self, summary: Any, *, questions: Any = ()) -> Any:
+        await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_shutdown_stores_open_sessions_without_waiting_for_analysis(tmp_path: Any) -> None:
+    db = database()
+    audio = pcm(SHARED / "weakness.wav")
+    app = create_app(
+        settings(tmp_path),
+        analyzer=NeverFinishes(),
+        database=db,
+        recognizer=ScriptedRecognizer.from_words(truth_words(truth("weakness"))),
+    )
+    async with serve(app) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(STREAM)
+            await c.of_type("ready")
+            await stream(c, audio)
+            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            # what uvicorn's SIGTERM handler does (handle_exit would re-raise the signal
+            # at this test process once the server stopped)
+            srv.server.should_exit = True
+            with pytest.raises(ConnectionClosed):
+                await c.of_type("never")
+    stored = await db[1].interviews.find_one({})
+    assert stored is not None
+    assert stored["totalWords"] == truth("weakness")["totalWords"]
+    assert stored["status"] == "processing"  # the next start's recovery analyzes it
+
+
+async def test_unstorable_session_is_spooled_and_stored_on_next_start(tmp_path: Any) -> None:
+    class Down:
+        def __getattr__(self, name: str) -> Any:
+            raise ConnectionError("database is down")
+
+    audio = pcm(SHARED / "weakness.wav")
+    db = database()
+    first = app_for(tmp_path, db=db)
+    async with serve(first) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(STREAM)
+            await c.of_type("ready")
+            await stream(c, audio)
+            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            services = first.state.services
+            services.sessions._interviews._col = Down()
+            await c.send({"action": "complete"})
+            err = await c.next(lambda e: e.get("type") == "error")
+            assert err["code"] == "finish_failed"
+    spooled = list((tmp_path / "recordings" / "spool").glob("*.json"))
+    assert len(spooled) == 1 and json.loads(spooled[0].read_text())["summary"]["totalWords"]
+    second = app_for(tmp_path, db=db)
+    async with serve(second) as srv:
+        stored = await db[1].interviews.find_one({})
+        assert stored is not None and stored["totalWords"] == truth("weakness")["totalWords"]
+    assert not list((tmp_path / "recordings" / "spool").glob("*.json"))
