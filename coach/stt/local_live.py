@@ -70,6 +70,7 @@ class _Endpointer:
         self.audio_start = 0  # absolute sample index of audio[0]
         self.chunks = 0  # chunks scored so far
         self.speech_start: int | None = None
+        self.floor = 0  # end of the audio the last utterance took
         self.last_speech_end: int | None = None  # end of the last speech chunk
         self.end_sent = True
         self.heard_any = False
@@ -99,15 +100,14 @@ class _Endpointer:
                 if self.speech_start is None:
                     self.speech_start = start
                 self.last_speech_end = end
+                if (end - self.speech_start) / rate >= c.max_utterance:
+                    # Whisper takes 30 s at most: cut here, the rest is the next utterance
+                    out.extend(self._close(at=end))
                 continue
             if self.speech_start is not None and self.last_speech_end is not None:
                 gap = (end - self.last_speech_end) / rate
                 if gap >= c.cut_silence:
                     out.extend(self._close())
-            if self.speech_start is not None and (end - self.speech_start) / rate >= (
-                c.max_utterance
-            ):
-                out.extend(self._close(at=end))
             if (
                 not self.end_sent
                 and self.speech_start is None
@@ -116,10 +116,6 @@ class _Endpointer:
             ):
                 self.end_sent = True
                 out.append(_End(self.last_speech_end / rate))
-        if self.speech_start is not None and (self.chunks * _CHUNK - self.speech_start) / rate >= (
-            c.max_utterance
-        ):
-            out.extend(self._close(at=self.chunks * _CHUNK))
         self._trim()
         return out
 
@@ -132,8 +128,11 @@ class _Endpointer:
         if (end - start) / self.rate < self.c.min_speech:
             return []
         pad = int(self.c.pad * self.rate)
-        lo = max(start - pad, self.audio_start)
-        hi = min(end + pad, self.audio_start + self.audio.size)
+        # Padding never reaches back into audio an earlier utterance already covered, and a
+        # forced cut is not padded forward: either would transcribe words twice.
+        lo = max(start - pad, self.audio_start, self.floor)
+        hi = min(end + (0 if at is not None else pad), self.audio_start + self.audio.size)
+        self.floor = hi
         clip = self.audio[lo - self.audio_start : hi - self.audio_start].copy()
         self.end_sent = False
         self.heard_any = True

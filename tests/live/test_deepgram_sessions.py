@@ -30,9 +30,7 @@ async def test_deepgram_session_survives_a_dropped_connection(tmp_path: Any) -> 
                 await stream(c, audio, frame_seconds=0.02, pace=0.05)
                 await c.send({"action": "complete"})
                 done = await c.of_type("session_complete", within=30)
-            stored = (
-                await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")
-            ).json()
+            stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
 
     first, second = fake.connections[:2]
     for conn in (first, second):
