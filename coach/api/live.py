@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections import deque
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,28 +53,37 @@ class ResumeMessage(BaseModel):
 
 
 class _Link:
-    """One socket's outgoing side: a bounded queue drained by a writer task."""
+    """One socket's outgoing side: a queue drained by a writer task.
+
+    Interims and metrics beyond the bound are dropped (the next ones supersede them);
+    numbered events are always queued: they are already held in the session's log, so
+    queuing them costs a reference, and losing one would cost the client a word.
+    """
 
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(_SEND_QUEUE)
+        self.queue: deque[Event] = deque()
+        self.ready = asyncio.Event()
         self.written_seq = 0
+        self.dropped = 0
         self.task = asyncio.create_task(self._write(), name="ws-writer")
 
     def send(self, event: Event) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            if "seq" not in event:
-                return  # interims and metrics are superseded by the next ones anyway
-            # A durable event cannot be dropped: cut this link; a resume replays it.
-            raise ConnectionError("client is not reading its socket") from None
+        if "seq" not in event and len(self.queue) >= _SEND_QUEUE:
+            self.dropped += 1
+            return
+        self.queue.append(event)
+        self.ready.set()
 
     async def _write(self) -> None:
-        while (event := await self.queue.get()) is not None:
-            await self.ws.send_text(json.dumps(event))
-            if "seq" in event:
-                self.written_seq = int(event["seq"])
+        while True:
+            while self.queue:
+                event = self.queue.popleft()
+                await self.ws.send_text(json.dumps(event))
+                if "seq" in event:
+                    self.written_seq = int(event["seq"])
+            self.ready.clear()
+            await self.ready.wait()
 
     async def aclose(self) -> None:
         self.task.cancel()

@@ -1,0 +1,259 @@
+"""Benchmark: N clients streaming real-time audio into one coach server over the WebSocket.
+
+The server runs in its own process (so its CPU and memory are its own) with a scripted
+recognizer that "hears" the fixture's words as their audio arrives: the figures are coach's
+cost, not a model's. Each client streams a shared fixture at real-time pace in 100 ms frames,
+then completes; the bench checks that every stored interview holds all the audio sent.
+
+    python -m bench.sessions --clients 200 --seconds 30
+    python -m bench.sessions --clients 2 --recognizer local   # speech→transcript with Whisper
+
+Prints: server CPU (share of one core, and of the machine), server memory per session
+(RSS with the sessions live minus RSS before), p50/p95 delay from sending the frame that
+completes a word to receiving the transcript holding it, and frames lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
+FRAME_SECONDS = 0.1
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def fixture_pcm(name: str, seconds: float) -> bytes:
+    """The fixture's audio, looped to `seconds`."""
+    with wave.open(str(FIXTURES / f"{name}.wav")) as w:
+        audio = w.readframes(w.getnframes())
+    want = int(seconds * 16000) * 2
+    return (audio * (want // len(audio) + 1))[:want]
+
+
+def serve(port: int, recognizer: str, data_dir: str, seconds: float) -> None:
+    """The server process."""
+    import uvicorn
+
+    from coach.analysis.offline import OfflineCoach
+    from coach.app import create_app
+    from coach.settings import Settings
+    from coach.stt.scripted import ScriptedRecognizer
+    from tests.analysis.sessions import truth, truth_words
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        jwt_secret="bench-secret-" + "z" * 32,  # type: ignore[arg-type]
+        data_dir=Path(data_dir),
+        max_sessions=10_000,
+        max_sessions_per_user=10_000,
+        log_level="WARNING",
+    )
+    gt = truth("weakness")
+    words = truth_words(gt)
+    # the fixture's words looped like the clients loop its audio
+    period = _duration("weakness")
+    looped = [
+        type(w)(w.word, w.start + k * period, w.end + k * period, w.confidence, w.punctuated_word)
+        for k in range(int(seconds / period) + 1)
+        for w in words
+        if w.end + k * period <= seconds
+    ]
+    live = ScriptedRecognizer.from_words(looped) if recognizer == "scripted" else None
+    app = create_app(settings, analyzer=OfflineCoach(), recognizer=live)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+
+
+def _duration(name: str) -> float:
+    with wave.open(str(FIXTURES / f"{name}.wav")) as w:
+        return float(w.getnframes() / w.getframerate())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _proc_stat(pid: int) -> tuple[float, int]:
+    """(CPU seconds, RSS bytes) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    return cpu, rss
+
+
+class Stats:
+    """What the clients saw."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.errors: list[str] = []
+        self.missing_audio: list[float] = []
+        self.done = 0
+
+
+async def one_client(
+    base: str, token: str, audio: bytes, stats: Stats, live: asyncio.Event, gate: asyncio.Barrier
+) -> None:
+    import httpx
+    from websockets.asyncio.client import connect
+
+    frame = int(FRAME_SECONDS * 16000) * 2
+    sent_at: list[float] = []
+    async with connect(f"ws://{base}/?token={token}", max_size=None, max_queue=None) as ws:
+        await ws.send(json.dumps({"action": "start", "audio": {"sampleRate": 16000}}))
+        ready = json.loads(await ws.recv())
+        if ready.get("type") != "ready":
+            stats.errors.append(str(ready))
+            await gate.wait()
+            return
+        await gate.wait()  # every client live before the clock starts
+        done = asyncio.Event()
+        interview: dict[str, Any] = {}
+
+        async def receive() -> None:
+            async for raw in ws:
+                event = json.loads(raw)
+                now = time.monotonic()
+                kind = event.get("type")
+                if kind == "transcript":
+                    # the frame that completed this result's last word
+                    index = min(int(event["end"] / FRAME_SECONDS - 1e-9), len(sent_at) - 1)
+                    stats.delays.append(now - sent_at[index])
+                elif kind == "error":
+                    stats.errors.append(f"{event['code']}: {event['message']}")
+                elif kind == "session_complete":
+                    interview["id"] = event["interviewId"]
+                    done.set()
+                    return
+
+        reader = asyncio.create_task(receive(), name="bench-reader")
+        start = time.monotonic()
+        for k, i in enumerate(range(0, len(audio), frame)):
+            # real-time pace against the clock, so a slow loop does not stretch the run
+            await asyncio.sleep(max(0.0, start + k * FRAME_SECONDS - time.monotonic()))
+            await ws.send(audio[i : i + frame])
+            sent_at.append(time.monotonic())
+        live.set()
+        await ws.send(json.dumps({"action": "complete"}))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 120)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    if "id" not in interview:
+        stats.errors.append("no session_complete")
+        return
+    async with httpx.AsyncClient() as c:
+        r = await c.get(
+            f"http://{base}/api/interviews/{interview['id']}",
+            headers={"authorization": f"Bearer {token}"},
+        )
+    stored = r.json()
+    stats.missing_audio.append(len(audio) / 32000 - float(stored["duration"]))
+    stats.done += 1
+
+
+def run(args: argparse.Namespace) -> None:
+    """Start the server process, drive the clients, print the figures."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        command = [sys.executable, "-m", "bench.sessions", "--serve", str(port)]
+        command += ["--recognizer", args.recognizer, "--data-dir", data_dir]
+        command += ["--seconds", str(args.seconds)]
+        server = subprocess.Popen(command, env=env)
+        try:
+            asyncio.run(drive(args, port, server.pid))
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+async def drive(args: argparse.Namespace, port: int, pid: int) -> None:
+    """The clients' side of the run."""
+    import httpx
+
+    base = f"127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=f"http://{base}") as c:
+        for _ in range(600):
+            with contextlib.suppress(httpx.TransportError):
+                if (await c.get("/health")).status_code == 200:
+                    break
+            await asyncio.sleep(0.1)
+        r = await c.post(
+            "/api/auth/register",
+            json={"email": "bench@example.com", "password": "bench password"},
+        )
+        token = r.json()["token"]
+    audio = fixture_pcm("weakness", args.seconds)
+    stats = Stats()
+    _, rss_idle = _proc_stat(pid)
+    gate = asyncio.Barrier(args.clients + 1)
+    live = asyncio.Event()
+    clients = [
+        asyncio.create_task(
+            one_client(base, token, audio, stats, live, gate), name=f"bench-client-{i}"
+        )
+        for i in range(args.clients)
+    ]
+    await gate.wait()
+    cpu0, _ = _proc_stat(pid)
+    t0 = time.monotonic()
+    peak_rss = 0
+    while not live.is_set():
+        peak_rss = max(peak_rss, _proc_stat(pid)[1])
+        await asyncio.sleep(0.5)
+    cpu1, _ = _proc_stat(pid)
+    wall = time.monotonic() - t0
+    await asyncio.gather(*clients)
+
+    cpu_share = (cpu1 - cpu0) / wall
+    per_session = (peak_rss - rss_idle) / max(1, args.clients)
+    delays = sorted(stats.delays)
+    p50 = statistics.median(delays) if delays else float("nan")
+    p95 = delays[int(0.95 * (len(delays) - 1))] if delays else float("nan")
+    lost = [m for m in stats.missing_audio if m > 0.001]
+    print(f"clients                 {args.clients} x {args.seconds:.0f} s ({args.recognizer})")
+    print(f"completed               {stats.done}/{args.clients}")
+    cores = os.cpu_count() or 1
+    print(f"server CPU              {cpu_share:.2f} cores ({cpu_share / cores:.0%} of {cores})")
+    print(f"server RSS idle → live  {rss_idle / 2**20:.0f} MB → {peak_rss / 2**20:.0f} MB")
+    print(f"memory per session      {per_session / 2**20:.2f} MB")
+    print(
+        f"frame→transcript        p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        f" ({len(delays)} transcripts)"
+    )
+    print(f"sessions missing audio  {len(lost)} (max {max(lost, default=0.0):.3f} s)")
+    print(f"errors                  {len(stats.errors)} {stats.errors[:3]}")
+
+
+def main() -> None:
+    """Parse arguments and run the bench (or, internally, its server)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--recognizer", choices=["scripted", "local"], default="scripted")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.recognizer, args.data_dir, args.seconds)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
