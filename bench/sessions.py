@@ -40,7 +40,7 @@ def fixture_pcm(name: str, seconds: float) -> bytes:
     with wave.open(str(FIXTURES / f"{name}.wav")) as w:
         audio = w.readframes(w.getnframes())
     want = int(seconds * 16000) * 2
-    return (audio * (want // len(audio) + 1))[:want]
+    return bytes((audio * (want // len(audio) + 1))[:want])
 
 
 def serve(port: int, recognizer: str, data_dir: str, seconds: float) -> None:
@@ -54,7 +54,7 @@ def serve(port: int, recognizer: str, data_dir: str, seconds: float) -> None:
     from tests.analysis.sessions import truth, truth_words
 
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         jwt_secret="bench-secret-" + "z" * 32,  # type: ignore[arg-type]
         data_dir=Path(data_dir),
         max_sessions=10_000,
