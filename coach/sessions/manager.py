@@ -198,7 +198,7 @@ class SessionManager:
             recorder=recorder,
             max_duration=lim.max_duration_seconds,
             metrics_interval=lim.metrics_interval_seconds,
-            on_done=self._done,
+            on_done=self._stored,
         )
         self._live[session_id] = session
         session.start()
@@ -244,7 +244,7 @@ class SessionManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _done(self, session: LiveSession) -> None:
+    def _stored(self, session: LiveSession) -> None:
         self._live.pop(session.id, None)
         self._ended[session.id] = session
         loop = asyncio.get_running_loop()

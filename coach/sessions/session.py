@@ -304,7 +304,9 @@ class LiveSession:
         except Exception as e:  # the client hears why; the registry's spool keeps the data
             log.exception("finishing the session failed", extra={"room": self.room_name})
             self.error("finish_failed", f"the interview could not be stored: {e}")
-            self._done()
+            self.state = "done"
+            if self._on_done is not None:
+                self._on_done(self)
             return None
         self.emit(
             {
@@ -313,6 +315,9 @@ class LiveSession:
                 "interviewId": self.interview_id,
             }
         )
+        if self._on_done is not None:
+            # stored: the session no longer counts against the limits
+            self._on_done(self)
         # Stored: from here on the interview is safe, and waiting for its analysis must
         # not hold up a shutdown, so that wait is a task of its own.
         self._report_task = asyncio.create_task(
@@ -331,13 +336,7 @@ class LiveSession:
                 }
             )
         finally:
-            self._done()
-
-    def _done(self) -> None:
-        if self.state != "done":
             self.state = "done"
-            if self._on_done is not None:
-                self._on_done(self)
 
     async def _stop_tasks(self) -> None:
         for t in self._tasks:

@@ -296,3 +296,48 @@ async def test_unstorable_session_is_spooled_and_stored_on_next_start(tmp_path: 
         stored = await db[1].interviews.find_one({})
         assert stored is not None and stored["totalWords"] == truth("weakness")["totalWords"]
     assert not list((tmp_path / "recordings" / "spool").glob("*.json"))
+
+
+async def test_recognizer_failure_stores_what_was_heard(tmp_path: Any) -> None:
+    from coach.providers import ProviderError
+    from coach.stt.scripted import ScriptedFailure, script_from_words
+
+    words = truth_words(truth("weakness"))
+    cut = 12.0
+    script = [
+        *script_from_words([w for w in words if w.end <= cut]),
+        ScriptedFailure(cut + 1, ProviderError("deepgram", "key revoked", retryable=False)),
+    ]
+    app = create_app(
+        settings(tmp_path),
+        analyzer=OfflineCoach(),
+        database=database(),
+        recognizer=ScriptedRecognizer(script),
+    )
+    async with serve(app) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(STREAM)
+            await c.of_type("ready")
+            await stream(c, pcm(SHARED / "weakness.wav"))
+            failed = await c.of_type("error")
+            assert failed["code"] == "recognizer_failed" and "key revoked" in failed["message"]
+            done = await c.of_type("session_complete")
+        stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
+        assert stored["totalWords"] == sum(1 for w in words if w.end <= cut)
+
+
+async def test_server_wide_session_limit(tmp_path: Any) -> None:
+    async with serve(app_for(tmp_path, max_sessions=1)) as srv:
+        first_token = await account(srv.url, "one@example.com")
+        second_token = await account(srv.url, "two@example.com")
+        async with client(srv.ws_url, first_token) as a, client(srv.ws_url, second_token) as b:
+            await a.send(STREAM)
+            await a.of_type("ready")
+            await b.send(STREAM)
+            assert (await b.of_type("error"))["code"] == "max_sessions"
+            await a.send({"action": "complete"})
+            await a.of_type("session_complete")
+            # the slot is free again once the first interview is stored
+            await b.send(STREAM)
+            await b.of_type("ready")
