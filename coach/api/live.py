@@ -20,6 +20,7 @@ from coach.sessions.session import Event, LiveSession
 log = logging.getLogger("coach.api.live")
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN = 1013
 _SEND_QUEUE = 1000
 
 
@@ -248,7 +249,12 @@ class _Connection:
 async def live_socket(ws: WebSocket) -> None:
     """One client connection; the session it starts outlives it for the grace period."""
     await ws.accept()
-    user_id = await _user_id(ws)
+    try:
+        user_id = await _user_id(ws)
+    except Exception as e:  # the user lookup needs the database; say "try again", not a crash
+        log.error("cannot check the user of a WebSocket: %s", e)
+        await ws.close(CLOSE_TRY_AGAIN, "the database is unavailable; try again shortly")
+        return
     if user_id is None:
         await ws.close(CLOSE_UNAUTHORIZED, "missing, invalid or expired token")
         return

@@ -341,3 +341,25 @@ async def test_server_wide_session_limit(tmp_path: Any) -> None:
             # the slot is free again once the first interview is stored
             await b.send(STREAM)
             await b.of_type("ready")
+
+
+async def test_database_down_at_connect_closes_with_try_again(tmp_path: Any) -> None:
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    class DownUsers:
+        async def find_one(self, *args: Any, **kwargs: Any) -> Any:
+            raise ServerSelectionTimeoutError("no servers")
+
+    app = app_for(tmp_path)
+    async with serve(app) as srv:
+        token = await account(srv.url)
+        services = app.state.services
+        real = services.db
+        services.db = type("Db", (), {"users": DownUsers()})()
+        try:
+            async with client(srv.ws_url, token) as c:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await c.ws.recv()
+        finally:
+            services.db = real
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
