@@ -57,6 +57,7 @@ def _settings() -> Settings:
     )
     # The model library narrates every window it decodes; the progress bar says enough.
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return settings
 
 
@@ -222,6 +223,72 @@ def analyze(
     if summary.total_words == 0:
         err.print(f"No speech was found in {file}.")
         raise typer.Exit(int(Exit.NO_SPEECH))
+
+
+@app.command()
+def practice(
+    file: Annotated[Path, typer.Argument(help="A recording to stream as if spoken live.")],
+    server: Annotated[
+        str | None,
+        typer.Option(help="A running coach server (http://host:port); default: one in-process."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Bearer token for --server (from /api/auth/login).")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0.1, max=50.0, help="1 streams in real time; 4 four times faster.")
+    ] = 1.0,
+) -> None:
+    """Stream a recording through a live session, showing words as they are heard, then coach it."""
+    settings = _settings()
+    from coach.audio.decode import AudioError, probe_duration
+    from coach.practice import PracticeError, Server, local_server, pcm_frames, stream_recording
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    if server is not None and token is None:
+        raise _fail("--server needs --token (log in with POST /api/auth/login)")
+    try:
+        probe_duration(file)
+        frames = pcm_frames(file)
+    except AudioError as e:
+        raise _fail(str(e)) from None
+
+    def show(event: dict[str, object]) -> None:
+        kind = event.get("type")
+        if kind == "transcript" and event.get("isFinal"):
+            out.print(f"[dim]{_clock(float(str(event['start'])))}[/]  {event['text']}")
+        elif kind == "metrics":
+            err.print(
+                f"[dim]{_clock(float(str(event['elapsed'])))} · {event['wpm']} wpm now · "
+                f"{event['fillers']} fillers[/]"
+            )
+        elif kind == "question":
+            out.print(f"[bold]Interviewer:[/] {event['text']}")
+        elif kind == "session_complete":
+            err.print("Analyzing…")
+        elif kind == "error":
+            err.print(f"[yellow]{event.get('code')}:[/] {event.get('message')}")
+
+    async def run() -> dict[str, object]:
+        if server is not None and token is not None:
+            target = Server(server.rstrip("/"), token)
+            return await stream_recording(target, frames, speed=speed, on_event=show)
+        from coach.app import create_app
+
+        async with local_server(create_app(settings)) as target:
+            return await stream_recording(target, frames, speed=speed, on_event=show)
+
+    try:
+        interview = asyncio.run(run())
+    except PracticeError as e:
+        raise _fail(str(e), Exit.FAILED) from None
+    summary = SessionSummary.model_validate(interview)
+    if interview.get("status") != "completed" or not interview.get("aiAnalysis"):
+        raise _fail(
+            f"the analysis {interview.get('status')}: {interview.get('error')}", Exit.FAILED
+        )
+    render_report(summary, AiAnalysis.model_validate(interview["aiAnalysis"]), out)
 
 
 @app.command()
