@@ -23,8 +23,8 @@ class OpusRecorder:
     def __init__(self, path: Path, *, bitrate: int = 32_000) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._part = path.with_name(path.name + ".part")
-        self._container: Any = av.open(str(self._part), "w", format="ogg")
+        self.part = path.with_name(path.name + ".part")
+        self._container: Any = av.open(str(self.part), "w", format="ogg")
         # Complexity 2 of 10: a third of the CPU of the default at the same size for speech,
         # which is what lets one process record hundreds of sessions at once.
         self._stream: Any = self._container.add_stream(
@@ -32,6 +32,7 @@ class OpusRecorder:
         )
         self._stream.codec_context.bit_rate = bitrate
         self._pts = 0
+        self._closed = False
         self._carry = bytearray()
         # Sessions that start together would all encode on the same tick; a random first
         # batch spreads that work out instead of stalling the event loop once a second.
@@ -61,7 +62,12 @@ class OpusRecorder:
             self._container.mux(packet)
 
     def close(self, target: Path | None = None) -> Path | None:
-        """Flush and finish the file, at `target` if given; None when no audio came."""
+        """Flush and finish the file, at `target` if given; None when no audio came.
+
+        Closing to `self.part` keeps the unfinished name, for a session not yet stored.
+        """
+        if self._closed:
+            return None
         self._encode()
         if self._pts == 0:
             self.abort()
@@ -69,15 +75,23 @@ class OpusRecorder:
         for packet in self._stream.encode(None):
             self._container.mux(packet)
         self._container.close()
+        self._closed = True
         final = target or self.path
         final.parent.mkdir(parents=True, exist_ok=True)
-        self._part.replace(final)
+        self.part.replace(final)
         return final
+
+    def keep(self) -> None:
+        """Finish the file but keep its `.part` name: the session is not stored yet."""
+        self.close(self.part)
 
     def abort(self) -> None:
         """Drop the partial file."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._container.close()
         except Exception as e:  # closing a half-written container may fail; the file goes anyway
             log.debug("closing an aborted recording failed: %s", e)
-        self._part.unlink(missing_ok=True)
+        self.part.unlink(missing_ok=True)

@@ -1,12 +1,10 @@
-"""The registry of live sessions: limits, the grace period after a drop, shutdown, the spool."""
+"""The registry of live sessions: limits, the grace period after a drop, shutdown, recovery."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +15,7 @@ from typing import Any
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.interviews.service import InterviewService
+from coach.sessions.journal import Journal, recover
 from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
@@ -57,15 +56,6 @@ class SessionSpec:
     record: bool = False
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-
-
 class SessionManager:
     """Creates, finds and finishes live sessions; finishes all of them on shutdown."""
 
@@ -86,7 +76,7 @@ class SessionManager:
         self._speech = speech
         self.limits = limits
         self.recordings_dir = recordings_dir
-        self._spool = recordings_dir / "spool"
+        self._journals = recordings_dir / "journal"
         self._analysis_wait = analysis_wait_seconds
         self._live: dict[str, LiveSession] = {}
         self._ended: dict[str, LiveSession] = {}
@@ -98,7 +88,7 @@ class SessionManager:
 
     async def start(self) -> None:
         """Store sessions a previous process could not save; prune old recordings from now on."""
-        await self.replay_spool()
+        await self.recover_journals()
         self._track(asyncio.create_task(self._prune_loop(), name="recordings-retention"))
 
     def recording_path(self, interview_id: str) -> Path:
@@ -184,6 +174,15 @@ class SessionManager:
         recorder = (
             OpusRecorder(self.recordings_dir / f"session-{session_id}.ogg") if spec.record else None
         )
+        journal = Journal(
+            self._journals / f"{session_id}.jsonl",
+            {
+                "sessionId": session_id,
+                "userId": spec.user_id,
+                "roomName": spec.room_name,
+                "participantIdentity": spec.participant_identity,
+            },
+        )
         session = LiveSession(
             session_id=session_id,
             user_id=spec.user_id,
@@ -196,6 +195,7 @@ class SessionManager:
             wait_analysis=self._wait,
             interviewer=spec.interviewer,
             recorder=recorder,
+            journal=journal,
             max_duration=lim.max_duration_seconds,
             metrics_interval=lim.metrics_interval_seconds,
             on_done=self._stored,
@@ -259,9 +259,15 @@ class SessionManager:
                 session.user_id, session.room_name, session.participant_identity, summary
             )
         except Exception:
-            # The database is down: keep the session on disk so a later start stores it.
-            self._spool_session(session, summary)
+            # The database is down: the journal stays on disk and the next start stores it.
+            log.error(
+                "could not store session %s; its journal is kept for the next start",
+                session.id,
+                extra={"room": session.room_name},
+            )
             raise
+        if session.journal is not None:
+            session.journal.discard()
         interview_id = str(interview["_id"])
         if isinstance(session.recorder, OpusRecorder):
             await self._keep_recording(session, session.recorder, interview_id)
@@ -279,40 +285,40 @@ class SessionManager:
         except Exception as e:  # the interview matters more than its audio
             log.error("could not keep the recording: %s", e, extra={"room": session.room_name})
 
-    def _spool_session(self, session: LiveSession, summary: SessionSummary) -> None:
-        self._spool.mkdir(parents=True, exist_ok=True)
-        record = {
-            "userId": session.user_id,
-            "roomName": session.room_name,
-            "participantIdentity": session.participant_identity,
-            "summary": summary.model_dump(by_alias=True),
-        }
-        _atomic_write(self._spool / f"{session.id}.json", json.dumps(record).encode())
-        log.error(
-            "could not store session %s; kept it in the spool for the next start",
-            session.id,
-            extra={"room": session.room_name},
-        )
-
-    async def replay_spool(self) -> int:
-        """Submit sessions left in the spool; returns how many were stored."""
-        if not self._spool.is_dir():
+    async def recover_journals(self) -> int:
+        """Store the sessions a previous process left unstored (killed, or the DB was down)."""
+        if not self._journals.is_dir():
             return 0
         stored = 0
-        for path in sorted(self._spool.glob("*.json")):
+        for path in sorted(self._journals.glob("*.jsonl")):
             try:
-                record = json.loads(path.read_text())
-                summary = SessionSummary.model_validate(record["summary"])
-                await self._interviews.submit(
-                    record["userId"], record["roomName"], record["participantIdentity"], summary
+                found = await asyncio.to_thread(recover, path, self._speech)
+                if found is None:
+                    path.unlink()
+                    continue
+                h = found.header
+                interview = await self._interviews.submit(
+                    h["userId"], h["roomName"], h["participantIdentity"], found.summary
                 )
+                interview_id = str(interview["_id"])
+                part = self.recordings_dir / f"session-{h['sessionId']}.ogg.part"
+                if part.is_file():
+                    # an unfinished Ogg still plays up to its last complete page
+                    part.replace(self.recording_path(interview_id))
+                    await self._interviews.set_recording(
+                        interview_id, f"/api/interviews/{interview_id}/recording"
+                    )
             except Exception as e:  # leave it for the next start; one bad file must not block
-                log.error("spooled session %s not stored yet: %s", path.name, e)
+                log.error("session journal %s not stored yet: %s", path.name, e)
                 continue
             path.unlink()
             stored += 1
-        if stored:
-            log.info("stored %d spooled session(s)", stored)
+            log.info(
+                "stored session %s from its journal (%d words)",
+                h["sessionId"],
+                found.words,
+                extra={"room": h["roomName"]},
+            )
         return stored
 
     async def _wait(self, user_id: str, interview_id: str) -> str:

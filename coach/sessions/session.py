@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.providers import ProviderError
+from coach.sessions.journal import Journal
 from coach.speech.accumulator import SpeechAccumulator
 from coach.speech.summary import SessionSummary
 from coach.speech.words import QuestionTiming
@@ -76,8 +77,8 @@ class Recorder(Protocol):
         """Append audio."""
         ...
 
-    def abort(self) -> None:
-        """Drop what was written."""
+    def keep(self) -> None:
+        """Finish the file under its unfinished name, for recovery at the next start."""
         ...
 
 
@@ -102,6 +103,7 @@ class LiveSession:
         wait_analysis: AnalysisWaiter,
         interviewer: Interviewer | None = None,
         recorder: Recorder | None = None,
+        journal: Journal | None = None,
         max_duration: float = 90 * 60.0,
         metrics_interval: float = 3.0,
         flush_timeout: float = 60.0,
@@ -115,6 +117,7 @@ class LiveSession:
         self.accumulator = accumulator
         self.interviewer = interviewer
         self.recorder = recorder
+        self.journal = journal
         self.state: State = "live"
         self.interview_id: str | None = None
         self.analysis_status: str | None = None
@@ -221,7 +224,10 @@ class LiveSession:
             self._stream.end_input()
 
     def _ask(self, turn: Any) -> None:
-        self.accumulator.add_question(QuestionTiming(turn.text, turn.asked_at))
+        question = QuestionTiming(turn.text, turn.asked_at)
+        self.accumulator.add_question(question)
+        if self.journal is not None:
+            self.journal.question(question)
         self.emit(
             {
                 "type": "question",
@@ -237,6 +243,8 @@ class LiveSession:
             async for event in self._stream:
                 if isinstance(event, Recognized):
                     self.accumulator.update(event.words, is_final=event.is_final)
+                    if event.is_final and self.journal is not None and event.words:
+                        self.journal.words(event.words)
                     if event.is_final and self.interviewer is not None and event.words:
                         self.interviewer.heard(event.text, event.start, event.end)
                     self.emit(
@@ -261,6 +269,8 @@ class LiveSession:
     async def _metrics_loop(self) -> None:
         while True:
             await asyncio.sleep(self._metrics_interval)
+            if self.journal is not None:
+                self.journal.clock(self.clock)
             m = self.accumulator.live_metrics()
             self.emit(
                 {
@@ -297,6 +307,9 @@ class LiveSession:
                     extra={"room": self.room_name},
                 )
             await self._stop_tasks()
+            if self.journal is not None:
+                self.journal.clock(self.clock)
+                self.journal.close()
             summary = self.accumulator.summary()
             self.interview_id = await self._submit(self, summary)
         except asyncio.CancelledError:
@@ -354,7 +367,8 @@ class LiveSession:
         await self._stop_tasks()
         await self.source.aclose()
         if self.recorder is not None and self.interview_id is None:
-            self.recorder.abort()
+            # not stored: the journal is kept for the next start, and the audio with it
+            await asyncio.to_thread(self.recorder.keep)
 
 
 SubmitFn = Callable[[LiveSession, SessionSummary], Awaitable[str]]

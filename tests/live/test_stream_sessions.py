@@ -269,7 +269,7 @@ async def test_shutdown_stores_open_sessions_without_waiting_for_analysis(tmp_pa
     assert stored["status"] == "processing"  # the next start's recovery analyzes it
 
 
-async def test_unstorable_session_is_spooled_and_stored_on_next_start(tmp_path: Any) -> None:
+async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any) -> None:
     class Down:
         def __getattr__(self, name: str) -> Any:
             raise ConnectionError("database is down")
@@ -289,13 +289,18 @@ async def test_unstorable_session_is_spooled_and_stored_on_next_start(tmp_path: 
             await c.send({"action": "complete"})
             err = await c.next(lambda e: e.get("type") == "error")
             assert err["code"] == "finish_failed"
-    spooled = list((tmp_path / "recordings" / "spool").glob("*.json"))
-    assert len(spooled) == 1 and json.loads(spooled[0].read_text())["summary"]["totalWords"]
+    journals = list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
+    assert len(journals) == 1
+    lines = [json.loads(line) for line in journals[0].read_text().splitlines()]
+    assert sum(len(r["words"]) for r in lines if r["kind"] == "words") == truth("weakness")[
+        "totalWords"
+    ]
     second = app_for(tmp_path, db=db)
-    async with serve(second) as srv:
+    async with serve(second):
         stored = await db[1].interviews.find_one({})
         assert stored is not None and stored["totalWords"] == truth("weakness")["totalWords"]
-    assert not list((tmp_path / "recordings" / "spool").glob("*.json"))
+        assert stored["recordingUrl"].endswith("/recording")
+    assert not list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
 
 
 async def test_recognizer_failure_stores_what_was_heard(tmp_path: Any) -> None:

@@ -1,0 +1,111 @@
+"""A live session's words on disk as they are heard, so a killed process loses no interview.
+
+One JSON line per record, appended and flushed (not fsynced: the kernel keeps what a killed
+process wrote; only a power cut could take the last lines). A clean finish deletes the file;
+the next start stores every journal it finds as the interview it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
+from coach.speech.summary import SessionSummary
+from coach.speech.words import QuestionTiming, Word
+
+log = logging.getLogger("coach.sessions.journal")
+
+
+class Journal:
+    """Appends one session's final words, questions and clock to `<dir>/<session>.jsonl`."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._write({"kind": "session", **header})
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._file.flush()
+        except OSError as e:  # a full disk must not end the interview; the log says so
+            log.error("journal write failed, crash safety is off for this session: %s", e)
+            self.close()
+
+    def words(self, words: tuple[Word, ...]) -> None:
+        """A final result."""
+        self._write(
+            {
+                "kind": "words",
+                "words": [[w.word, w.start, w.end, w.confidence, w.punctuated_word] for w in words],
+            }
+        )
+
+    def question(self, question: QuestionTiming) -> None:
+        """The interviewer asked something."""
+        self._write({"kind": "question", "text": question.text, "askedAt": question.asked_at})
+
+    def clock(self, t: float) -> None:
+        """Audio heard so far (written every few seconds)."""
+        self._write({"kind": "clock", "t": round(t, 3)})
+
+    def close(self) -> None:
+        """Stop writing; the file stays."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def discard(self) -> None:
+        """The session is stored: the journal is no longer needed."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class Recovered:
+    """A session rebuilt from its journal."""
+
+    path: Path
+    header: dict[str, Any]
+    summary: SessionSummary
+    words: int = field(default=0)
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                # the process died mid-line: everything before it is good
+                return
+
+
+def recover(path: Path, config: SpeechConfig) -> Recovered | None:
+    """The summary a journal holds, or None if it has no session header."""
+    header: dict[str, Any] | None = None
+    acc = SpeechAccumulator(config)
+    count = 0
+    for record in _records(path):
+        kind = record.get("kind")
+        if kind == "session":
+            header = record
+        elif kind == "words":
+            words = [Word(w[0], w[1], w[2], w[3], w[4]) for w in record["words"]]
+            acc.update(words, is_final=True)
+            count += len(words)
+        elif kind == "question":
+            acc.add_question(QuestionTiming(record["text"], record["askedAt"]))
+        elif kind == "clock":
+            acc.advance(record["t"])
+    if header is None:
+        return None
+    return Recovered(path, header, acc.summary(), count)

@@ -1,0 +1,90 @@
+"""A server killed with SIGKILL mid-interview: the next start stores what was heard."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from coach.analysis.offline import OfflineCoach
+from coach.app import create_app
+from tests.analysis.sessions import SHARED
+from tests.live.server import client, pcm, serve, stream
+from tests.live.test_stream_sessions import STREAM, database, settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+async def test_kill_9_mid_interview_loses_no_heard_words(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DATA_DIR": str(tmp_path),
+        "JWT_SECRET": "crash-test-secret-" + "q" * 32,
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("MONGODB_URI", None)
+    env.pop("DEEPGRAM_API_KEY", None)
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "coach", "serve"], env=env, cwd=tmp_path, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    heard: list[dict[str, Any]] = []
+    try:
+        async with httpx.AsyncClient(base_url=base) as c:
+            for _ in range(300):
+                try:
+                    if (await c.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            r = await c.post(
+                "/api/auth/register", json={"email": "k@example.com", "password": "kill nine!"}
+            )
+            user = r.json()
+        async with client(f"ws://127.0.0.1:{port}/", user["token"]) as ws:
+            await ws.send(STREAM)
+            await ws.of_type("ready")
+            await stream(ws, pcm(SHARED / "weakness.wav"), pace=0.25)
+            # wait for two utterances to be transcribed, then pull the plug
+            await ws.next(lambda e: e.get("type") == "transcript" and e["isFinal"], within=60)
+            await ws.next(lambda e: e.get("type") == "transcript" and e["isFinal"], within=60)
+            heard = ws.finals()
+            server.send_signal(signal.SIGKILL)
+            server.wait(10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(10)
+        log.close()
+    assert server.returncode == -signal.SIGKILL
+    assert list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
+
+    db = database()
+    app = create_app(settings(tmp_path), analyzer=OfflineCoach(), database=db)
+    async with serve(app):
+        stored = await db[1].interviews.find_one({"userId": user["id"]})
+    assert stored is not None
+    texts = " ".join(e["text"] for e in heard).split()
+    assert [w.get("punctuatedWord") or w["word"] for w in stored["words"]][: len(texts)] == texts
+    assert stored["status"] in ("processing", "completed")
+    assert not list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
