@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -29,6 +29,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_server(env: dict[str, str], where: Path) -> tuple[IO[bytes], subprocess.Popen[bytes]]:
+    """`coach serve` in its own process, its log in `where`."""
+    log = (where / "server.log").open("wb")
+    return log, subprocess.Popen(
+        [sys.executable, "-m", "coach", "serve"], env=env, cwd=where, stderr=log
+    )
+
+
 @pytest.mark.slow
 async def test_kill_9_mid_interview_loses_no_heard_words(tmp_path: Path) -> None:
     port = free_port()
@@ -42,10 +50,7 @@ async def test_kill_9_mid_interview_loses_no_heard_words(tmp_path: Path) -> None
     }
     env.pop("MONGODB_URI", None)
     env.pop("DEEPGRAM_API_KEY", None)
-    log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "coach", "serve"], env=env, cwd=tmp_path, stderr=log
-    )
+    log, server = start_server(env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     heard: list[dict[str, Any]] = []
     try:

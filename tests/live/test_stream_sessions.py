@@ -292,9 +292,10 @@ async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any
     journals = list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
     assert len(journals) == 1
     lines = [json.loads(line) for line in journals[0].read_text().splitlines()]
-    assert sum(len(r["words"]) for r in lines if r["kind"] == "words") == truth("weakness")[
-        "totalWords"
-    ]
+    assert (
+        sum(len(r["words"]) for r in lines if r["kind"] == "words")
+        == truth("weakness")["totalWords"]
+    )
     second = app_for(tmp_path, db=db)
     async with serve(second):
         stored = await db[1].interviews.find_one({})
