@@ -20,12 +20,13 @@ from coach.api.errors import ApiError, error_response
 from coach.api.live import LIVE_ROUTES
 from coach.api.routes import ROUTES, LoginLimiter
 from coach.auth.tokens import TokenIssuer
+from coach.auth.users import UserService
 from coach.interviews.service import InterviewService, ServiceOptions
 from coach.services import Services
 from coach.sessions.manager import SessionLimits, SessionManager
 from coach.settings import Settings, load_settings
 from coach.speech.accumulator import SpeechConfig
-from coach.store.database import ensure_indexes, open_database
+from coach.store.database import close_client, init_store, open_database
 from coach.stt.factory import build_recognizer, close_recognizer
 from coach.stt.streaming import StreamingRecognizer
 
@@ -44,11 +45,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.recordings_path.mkdir(parents=True, exist_ok=True)
         client, db = database if database is not None else open_database(settings)
-        await ensure_indexes(db)
+        await init_store(db)
         chosen = analyzer if analyzer is not None else build_analyzer(settings)
         interviews = InterviewService(
-            db,
             chosen,
             options
             or ServiceOptions(
@@ -82,6 +83,7 @@ def create_app(
             db=db,
             analyzer=chosen,
             tokens=TokenIssuer(settings),
+            users=UserService(),
             interviews=interviews,
             login_limiter=LoginLimiter(attempts=settings.login_attempts_per_minute),
             sessions=sessions,
@@ -100,9 +102,7 @@ def create_app(
             if analyzer is None:
                 await chosen.aclose()
             if database is None:
-                result = client.close()
-                if hasattr(result, "__await__"):
-                    await result
+                await close_client(client)
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)

@@ -9,6 +9,7 @@ from typing import Any
 from coach.analysis.base import Analyzer
 from coach.api.routes import LoginLimiter
 from coach.auth.tokens import TokenIssuer
+from coach.auth.users import UserService
 from coach.interviews.service import InterviewService
 from coach.sessions.manager import SessionManager
 from coach.sessions.session import Interviewer
@@ -31,6 +32,7 @@ class Services:
     db: Any
     analyzer: Analyzer
     tokens: TokenIssuer
+    users: UserService
     interviews: InterviewService
     login_limiter: LoginLimiter
     sessions: SessionManager

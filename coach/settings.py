@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_ttl_minutes: int = Field(60 * 24, ge=1)
     login_attempts_per_minute: int = Field(5, ge=1)
+    max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
 
     # Analysis jobs
     analysis_lease_seconds: float = Field(300.0, gt=0)

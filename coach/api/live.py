@@ -105,7 +105,7 @@ async def _user_id(ws: WebSocket) -> str | None:
     user_id = services.tokens.verify(token) if token else None
     if user_id is None:
         return None
-    user = await services.db.users.find_one({"_id": user_id})
+    user = await services.users.get(user_id)
     return str(user_id) if user is not None else None
 
 

@@ -1,41 +1,41 @@
-"""REST routes under /api plus /health and /openapi.json."""
+"""REST routes under /api plus /health and /openapi.json, each declared once with its schemas."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-import uuid
 from collections import defaultdict, deque
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from coach.api.errors import ApiError
-from coach.auth.tokens import hash_password, verify_password
-from coach.interviews.service import to_wire
-from coach.speech.summary import SessionSummary
+from coach.api.schemas import (
+    Accepted,
+    AnalyzeRequest,
+    Credentials,
+    ErrorOut,
+    Health,
+    InterviewOut,
+    InterviewPage,
+    Me,
+    Registered,
+    TokenOut,
+)
+from coach.auth.users import EmailTaken
+from coach.store.documents import User
 
 log = logging.getLogger("coach.api")
-MAX_BODY_BYTES = 5 * 1024 * 1024
 
-
-class Credentials(BaseModel):
-    """Register/login body."""
-
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    password: str = Field(min_length=8, max_length=256)
-
-
-class AnalyzeRequest(BaseModel):
-    """POST /api/interviews/analyze body."""
-
-    roomName: str = Field(min_length=1, max_length=200)
-    participantIdentity: str = Field(min_length=1, max_length=200)
-    sessionData: SessionSummary
+Handler = Callable[[Request], Awaitable[Response]]
+M = TypeVar("M", bound=BaseModel)
 
 
 class LoginLimiter:
@@ -51,16 +51,30 @@ class LoginLimiter:
         q = self._seen[key]
         while q and q[0] < now - self.window:
             q.popleft()
+        if not q:
+            # forget idle keys, so probing many emails cannot grow this without bound
+            self._seen.pop(key, None)
+            q = self._seen[key]
         if len(q) >= self.attempts:
             return False
         q.append(now)
         return True
 
 
-async def _body(request: Request, model: type[BaseModel]) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+async def _body(request: Request, model: type[M]) -> M:
+    limit: int = request.app.state.services.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "payload_too_large", f"body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            # stop reading: a client must not make us buffer a gigabyte to refuse it
+            raise ApiError(413, "payload_too_large", f"body exceeds {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         data = json.loads(raw or b"null")
     except ValueError as e:
@@ -69,84 +83,79 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
         return model.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(422, "validation_error", f"{field}: {first['msg']}") from e
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(422, "validation_error", f"{where}: {first['msg']}") from e
 
 
-def _user(request: Request) -> str:
+def _json(model: BaseModel, status: int = 200) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json", by_alias=True), status_code=status)
+
+
+async def current_user(request: Request) -> User:
+    """The user of the request's bearer token; 401 otherwise."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "missing bearer token")
-    user_id = request.app.state.services.tokens.verify(token)
+    services = request.app.state.services
+    user_id = services.tokens.verify(token)
     if user_id is None:
         raise ApiError(401, "unauthorized", "invalid or expired token")
-    return str(user_id)
-
-
-async def _current_user(request: Request) -> dict[str, Any]:
-    user_id = _user(request)
-    user = await request.app.state.services.db.users.find_one({"_id": user_id})
+    user: User | None = await services.users.get(user_id)
     if user is None:
         raise ApiError(401, "unauthorized", "user no longer exists")
-    return dict(user)
+    return user
 
 
 async def register(request: Request) -> Response:
-    """Create an account."""
+    """Create an account and sign it in."""
     creds = await _body(request, Credentials)
     svc = request.app.state.services
-    email = creds.email.lower()
-    if await svc.db.users.find_one({"email": email}):
-        raise ApiError(409, "email_taken", "an account with this email exists")
-    uid = uuid.uuid4().hex
-    await svc.db.users.insert_one(
-        {"_id": uid, "email": email, "passwordHash": hash_password(creds.password)}
-    )
-    return JSONResponse(
-        {"id": uid, "email": email, "token": svc.tokens.issue(uid)}, status_code=201
-    )
+    try:
+        user = await svc.users.register(creds.email, creds.password)
+    except EmailTaken as e:
+        raise ApiError(409, "email_taken", "an account with this email exists") from e
+    return _json(Registered(id=user.id, email=user.email, token=svc.tokens.issue(user.id)), 201)
 
 
 async def login(request: Request) -> Response:
     """Exchange email + password for a token."""
     creds = await _body(request, Credentials)
     svc = request.app.state.services
-    email = creds.email.lower()
-    if not svc.login_limiter.allow(email):
+    if not svc.login_limiter.allow(creds.email.lower()):
         raise ApiError(429, "too_many_attempts", "too many login attempts; wait a minute")
-    user = await svc.db.users.find_one({"email": email})
-    if user is None or not verify_password(user["passwordHash"], creds.password):
+    user = await svc.users.authenticate(creds.email, creds.password)
+    if user is None:
         raise ApiError(401, "bad_credentials", "wrong email or password")
-    return JSONResponse({"token": svc.tokens.issue(str(user["_id"]))})
+    return _json(TokenOut(token=svc.tokens.issue(user.id)))
 
 
 async def me(request: Request) -> Response:
-    """The current user, or erase them."""
-    user = await _current_user(request)
+    """The current user, or erase them with all their interviews and recordings."""
+    user = await current_user(request)
     svc = request.app.state.services
     if request.method == "DELETE":
-        for doc in await svc.interviews.list(user["_id"], status=None, before=None, limit=0):
-            svc.sessions.recording_path(str(doc["_id"])).unlink(missing_ok=True)
-        await svc.interviews.delete_all(user["_id"])
-        await svc.db.users.delete_one({"_id": user["_id"]})
+        for interview in await svc.interviews.list(user.id, status=None, before=None, limit=0):
+            svc.sessions.recording_path(interview.id).unlink(missing_ok=True)
+        await svc.interviews.delete_all(user.id)
+        await svc.users.delete(user.id)
         return Response(status_code=204)
-    return JSONResponse({"id": user["_id"], "email": user["email"]})
+    return _json(Me(id=user.id, email=user.email, created_at=user.created_at))
 
 
 async def analyze(request: Request) -> Response:
     """Store an interview as processing and analyze it in the background."""
-    user = await _current_user(request)
+    user = await current_user(request)
     body = await _body(request, AnalyzeRequest)
-    doc = await request.app.state.services.interviews.submit(
-        user["_id"], body.roomName, body.participantIdentity, body.sessionData
+    interview = await request.app.state.services.interviews.submit(
+        user.id, body.room_name, body.participant_identity, body.session_data
     )
-    return JSONResponse({"id": str(doc["_id"]), "status": doc["status"]}, status_code=202)
+    return _json(Accepted(id=interview.id, status=interview.status), 202)
 
 
 async def list_interviews(request: Request) -> Response:
     """The user's interviews, newest first, cursor-paginated."""
-    user = await _current_user(request)
+    user = await current_user(request)
     status = request.query_params.get("status")
     if status is not None and status not in ("processing", "completed", "failed"):
         raise ApiError(400, "bad_query", "status: must be processing, completed or failed")
@@ -156,52 +165,52 @@ async def list_interviews(request: Request) -> Response:
         raise ApiError(400, "bad_query", "limit: must be an integer") from e
     if not 1 <= limit <= 100:
         raise ApiError(400, "bad_query", "limit: must be 1..100")
-    docs = await request.app.state.services.interviews.list(
-        user["_id"], status=status, before=request.query_params.get("cursor"), limit=limit
+    found = await request.app.state.services.interviews.list(
+        user.id, status=status, before=request.query_params.get("cursor"), limit=limit
     )
-    items = [to_wire(d) for d in docs]
-    cursor = items[-1]["id"] if len(items) == limit else None
-    return JSONResponse({"items": items, "nextCursor": cursor})
+    items = [InterviewOut.model_validate(i.to_wire()) for i in found]
+    cursor = items[-1].id if len(items) == limit else None
+    return _json(InterviewPage(items=items, next_cursor=cursor))
 
 
 async def interview(request: Request) -> Response:
     """Read or delete one interview of the user."""
-    user = await _current_user(request)
-    svc = request.app.state.services.interviews
+    user = await current_user(request)
+    svc = request.app.state.services
     iid = request.path_params["id"]
     if request.method == "DELETE":
-        if not await svc.delete(user["_id"], iid):
+        if not await svc.interviews.delete(user.id, iid):
             raise ApiError(404, "not_found", "no such interview")
-        request.app.state.services.sessions.recording_path(iid).unlink(missing_ok=True)
+        svc.sessions.recording_path(iid).unlink(missing_ok=True)
         return Response(status_code=204)
-    doc = await svc.get(user["_id"], iid)
-    if doc is None:
+    found = await svc.interviews.get(user.id, iid)
+    if found is None:
         raise ApiError(404, "not_found", "no such interview")
-    return JSONResponse(to_wire(doc))
+    return _json(InterviewOut.model_validate(found.to_wire()))
 
 
 async def recording(request: Request) -> Response:
     """The interview's audio (stream mode), with range requests so players can seek."""
-    user = await _current_user(request)
+    user = await current_user(request)
     services = request.app.state.services
     iid = request.path_params["id"]
-    doc = await services.interviews.get(user["_id"], iid)
+    found = await services.interviews.get(user.id, iid)
     path = services.sessions.recording_path(iid)
-    if doc is None or not path.is_file():
+    if found is None or not path.is_file():
         raise ApiError(404, "not_found", "no recording for this interview")
     return FileResponse(path, media_type="audio/ogg", filename=f"interview-{iid}.ogg")
 
 
 async def retry(request: Request) -> Response:
     """Send a failed interview back to processing."""
-    user = await _current_user(request)
+    user = await current_user(request)
     iid = request.path_params["id"]
-    doc = await request.app.state.services.interviews.retry(user["_id"], iid)
-    if doc is None:
+    found = await request.app.state.services.interviews.retry(user.id, iid)
+    if found is None:
         raise ApiError(404, "not_found", "no such interview")
-    if doc["status"] == "completed":
+    if found.status == "completed":
         raise ApiError(409, "not_failed", "only a failed interview can be retried")
-    return JSONResponse({"id": iid, "status": doc["status"]}, status_code=202)
+    return _json(Accepted(id=iid, status=found.status), 202)
 
 
 async def health(request: Request) -> Response:
@@ -209,35 +218,145 @@ async def health(request: Request) -> Response:
     try:
         await request.app.state.services.db.command("ping")
     except Exception as e:  # any DB failure means not ready
-        raise ApiError(503, "db_unavailable", f"database unreachable: {e}") from e
-    return JSONResponse({"status": "ok"})
+        raise ApiError(503, "database_unavailable", f"database unreachable: {e}") from e
+    return _json(Health(status="ok"))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route: its handler, and what the OpenAPI document says about it."""
+
+    path: str
+    methods: dict[str, Handler]
+    summary: str
+    body: type[BaseModel] | None = None
+    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+    auth: bool = True
+    query: tuple[tuple[str, str], ...] = ()
+    media: str = "application/json"
+
+
+_AUTH = (401,)
+
+ENDPOINTS = [
+    Endpoint("/health", {"get": health}, "Liveness and a database ping",
+             responses={200: Health}, errors=(503,), auth=False),
+    Endpoint("/api/auth/register", {"post": register}, "Create an account",
+             body=Credentials, responses={201: Registered}, errors=(400, 409, 413, 422, 503),
+             auth=False),
+    Endpoint("/api/auth/login", {"post": login}, "Sign in",
+             body=Credentials, responses={200: TokenOut}, errors=(400, 401, 413, 422, 429, 503),
+             auth=False),
+    Endpoint("/api/me", {"get": me, "delete": me}, "The signed-in user (DELETE erases all)",
+             responses={200: Me, 204: None}, errors=(*_AUTH, 503)),
+    Endpoint("/api/interviews/analyze", {"post": analyze},
+             "Store a session summary and analyze it in the background",
+             body=AnalyzeRequest, responses={202: Accepted},
+             errors=(*_AUTH, 400, 413, 422, 503)),
+    Endpoint("/api/interviews", {"get": list_interviews}, "The user's interviews, newest first",
+             responses={200: InterviewPage}, errors=(*_AUTH, 400, 503),
+             query=(("status", "processing | completed | failed"),
+                    ("limit", "1..100, default 20"),
+                    ("cursor", "nextCursor of the previous page"))),
+    Endpoint("/api/interviews/{id}", {"get": interview, "delete": interview},
+             "One interview (DELETE removes it and its recording)",
+             responses={200: InterviewOut, 204: None}, errors=(*_AUTH, 404, 503)),
+    Endpoint("/api/interviews/{id}/retry", {"post": retry}, "Analyze a failed interview again",
+             responses={202: Accepted}, errors=(*_AUTH, 404, 409, 503)),
+    Endpoint("/api/interviews/{id}/recording", {"get": recording},
+             "The interview's audio, Opus in OGG (stream mode); supports Range",
+             responses={200: None}, errors=(*_AUTH, 404, 503), media="audio/ogg"),
+]  # fmt: skip
+
+
+def _route(endpoint: Endpoint) -> Route:
+    handlers = endpoint.methods
+    first = next(iter(handlers.values()))
+    if len(set(handlers.values())) > 1:
+        raise ValueError(f"{endpoint.path}: one handler per path")
+    return Route(endpoint.path, first, methods=[m.upper() for m in handlers])
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document, generated from the same models the routes validate with."""
+    models: set[type[BaseModel]] = {ErrorOut}
+    for e in ENDPOINTS:
+        if e.body is not None:
+            models.add(e.body)
+        models.update(m for m in e.responses.values() if m is not None)
+    ordered = sorted(models, key=lambda m: m.__name__)
+    keys, defs = models_json_schema(
+        [(m, "validation" if any(e.body is m for e in ENDPOINTS) else "serialization")
+         for m in ordered],
+        by_alias=True,
+        ref_template="#/components/schemas/{model}",
+    )  # fmt: skip
+    schemas = dict(defs.get("$defs", {}))
+
+    def ref(model: type[BaseModel]) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    paths: dict[str, dict[str, Any]] = {}
+    reasons = {400: "Bad input", 401: "No or bad token", 404: "Not found or not yours",
+               409: "Conflict", 413: "Body too large", 422: "Invalid field",
+               429: "Too many attempts", 503: "Database unavailable"}  # fmt: skip
+    for e in ENDPOINTS:
+        for method in e.methods:
+            op: dict[str, Any] = {"summary": e.summary, "responses": {}}
+            params = [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ] if "{id}" in e.path else []  # fmt: skip
+            if method == "get":
+                params += [
+                    {"name": n, "in": "query", "required": False, "description": d,
+                     "schema": {"type": "string"}}
+                    for n, d in e.query
+                ]  # fmt: skip
+            if params:
+                op["parameters"] = params
+            if e.body is not None and method != "get":
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref(e.body)}},
+                }
+            for status, model in e.responses.items():
+                if (status == 204) != (method == "delete"):
+                    continue
+                if model is None:
+                    content: dict[str, Any] | None = {e.media: {}} if status != 204 else None
+                    op["responses"][str(status)] = {"description": "OK", **(
+                        {"content": content} if content else {})}  # fmt: skip
+                else:
+                    op["responses"][str(status)] = {
+                        "description": "OK",
+                        "content": {"application/json": {"schema": ref(model)}},
+                    }
+            for status in e.errors:
+                op["responses"][str(status)] = {
+                    "description": reasons[status],
+                    "content": {"application/json": {"schema": ref(ErrorOut)}},
+                }
+            if e.auth:
+                op["security"] = [{"bearer": []}]
+            paths.setdefault(e.path, {})[method] = op
+    del keys
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "coach", "version": "1",
+                 "description": "Interview coaching; the WebSocket is in docs/protocol.md"},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+    }  # fmt: skip
 
 
 async def openapi(request: Request) -> Response:
-    """A minimal OpenAPI document built from the request models."""
-    schemas = {
-        m.__name__: m.model_json_schema(by_alias=True) for m in (Credentials, AnalyzeRequest)
-    }
-    paths: dict[str, dict[str, Any]] = {str(getattr(r, "path", "")): {} for r in ROUTES}
-    return JSONResponse(
-        {
-            "openapi": "3.1.0",
-            "info": {"title": "coach", "version": "0"},
-            "paths": paths,
-            "components": {"schemas": schemas},
-        }
-    )
+    """The OpenAPI document."""
+    return JSONResponse(openapi_document())
 
 
-ROUTES = [
-    Route("/health", health, methods=["GET"]),
-    Route("/openapi.json", openapi, methods=["GET"]),
-    Route("/api/auth/register", register, methods=["POST"]),
-    Route("/api/auth/login", login, methods=["POST"]),
-    Route("/api/me", me, methods=["GET", "DELETE"]),
-    Route("/api/interviews/analyze", analyze, methods=["POST"]),
-    Route("/api/interviews", list_interviews, methods=["GET"]),
-    Route("/api/interviews/{id}", interview, methods=["GET", "DELETE"]),
-    Route("/api/interviews/{id}/retry", retry, methods=["POST"]),
-    Route("/api/interviews/{id}/recording", recording, methods=["GET"]),
-]
+ROUTES = [*(_route(e) for e in ENDPOINTS), Route("/openapi.json", openapi, methods=["GET"])]

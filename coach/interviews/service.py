@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from beanie import SortDirection
+from pymongo import ReturnDocument
+
 from coach.analysis.base import Analyzer
 from coach.speech.summary import SessionSummary
+from coach.store.documents import Interview, Status, now
 
 log = logging.getLogger("coach.interviews")
 
@@ -24,28 +27,15 @@ class ServiceOptions:
     recovery_interval_seconds: float = 60.0
 
 
-def _now() -> dt.datetime:
-    # BSON keeps milliseconds; truncate so stored and returned values agree.
-    n = dt.datetime.now(dt.UTC)
-    return n.replace(microsecond=n.microsecond // 1000 * 1000)
-
-
-def to_wire(doc: dict[str, Any]) -> dict[str, Any]:
-    """An interview document as the wire shape (id as string, ISO datetimes)."""
-    out = {k: v for k, v in doc.items() if k not in ("_id", "leaseUntil", "participantIdentity")}
-    out["id"] = str(doc["_id"])
-    created = doc["createdAt"]
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.UTC)
-    out["createdAt"] = created.isoformat()
-    return out
+def _aware(t: dt.datetime | None) -> dt.datetime | None:
+    # some drivers hand back naive UTC datetimes; compare them as what they are
+    return t.replace(tzinfo=dt.UTC) if t is not None and t.tzinfo is None else t
 
 
 class InterviewService:
     """Stores interviews and runs their analysis in owned background tasks."""
 
-    def __init__(self, db: Any, analyzer: Analyzer, options: ServiceOptions | None = None) -> None:
-        self._col = db.interviews
+    def __init__(self, analyzer: Analyzer, options: ServiceOptions | None = None) -> None:
         self._analyzer = analyzer
         self.options = options or ServiceOptions()
         self._sem = asyncio.Semaphore(self.options.max_concurrent_analyses)
@@ -66,136 +56,139 @@ class InterviewService:
 
     async def submit(
         self, user_id: str, room_name: str, participant_identity: str, summary: SessionSummary
-    ) -> dict[str, Any]:
+    ) -> Interview:
         """Store a processing interview (idempotent per user/room/participant) and analyze it."""
-        key = {
-            "userId": user_id,
-            "roomName": room_name,
-            "participantIdentity": participant_identity,
-        }
-        existing = await self._col.find_one(key)
+        existing = await Interview.find_one(
+            Interview.user_id == user_id,
+            Interview.room_name == room_name,
+            Interview.participant_identity == participant_identity,
+        )
         if existing is not None:
-            return dict(existing)
-        doc: dict[str, Any] = {
-            "_id": uuid.uuid4().hex,
-            **key,
-            "createdAt": _now(),
-            **summary.model_dump(by_alias=True),
-            "aiAnalysis": None,
-            "status": "processing",
-            "leaseUntil": None,
-        }
-        await self._col.insert_one(doc)
-        self._spawn(doc["_id"])
-        return doc
+            return existing
+        interview = Interview.model_validate(
+            {
+                **summary.model_dump(),
+                "user_id": user_id,
+                "room_name": room_name,
+                "participant_identity": participant_identity,
+            }
+        )
+        await interview.insert()
+        self._spawn(interview.id)
+        return interview
 
     def completion(self, interview_id: str) -> asyncio.Event:
-        """An event set when this interview's analysis finishes (completed or failed)."""
+        """An event set when this process finishes analyzing this interview."""
         return self._done.setdefault(interview_id, asyncio.Event())
 
-    async def get(self, user_id: str, interview_id: str) -> dict[str, Any] | None:
+    def forget(self, interview_id: str) -> None:
+        """Drop the completion event once nobody waits for it."""
+        self._done.pop(interview_id, None)
+
+    async def get(self, user_id: str, interview_id: str) -> Interview | None:
         """The user's interview, or None (also for another user's)."""
-        doc = await self._col.find_one({"_id": interview_id, "userId": user_id})
-        return dict(doc) if doc else None
+        return await Interview.find_one(Interview.id == interview_id, Interview.user_id == user_id)
 
     async def list(
-        self, user_id: str, *, status: str | None, before: str | None, limit: int
-    ) -> list[dict[str, Any]]:
-        """Newest first; `before` is the last id of the previous page."""
+        self, user_id: str, *, status: Status | None, before: str | None, limit: int
+    ) -> list[Interview]:
+        """Newest first; `before` is the last id of the previous page; limit 0 means all."""
         query: dict[str, Any] = {"userId": user_id}
         if status:
             query["status"] = status
         if before:
-            anchor = await self._col.find_one({"_id": before, "userId": user_id})
+            anchor = await self.get(user_id, before)
             if anchor is None:
                 return []
             query["$or"] = [
-                {"createdAt": {"$lt": anchor["createdAt"]}},
-                {"createdAt": anchor["createdAt"], "_id": {"$lt": before}},
+                {"createdAt": {"$lt": anchor.created_at}},
+                {"createdAt": anchor.created_at, "_id": {"$lt": before}},
             ]
-        cursor = self._col.find(query).sort([("createdAt", -1), ("_id", -1)]).limit(limit)
-        return [dict(d) async for d in cursor]
+        newest = SortDirection.DESCENDING
+        found = Interview.find(query).sort([("createdAt", newest), ("_id", newest)])
+        if limit:
+            found = found.limit(limit)
+        return await found.to_list()
 
     async def delete(self, user_id: str, interview_id: str) -> bool:
         """Delete the user's interview; False if not theirs or missing."""
-        res = await self._col.delete_one({"_id": interview_id, "userId": user_id})
-        return bool(res.deleted_count)
-
-    async def set_recording(self, interview_id: str, url: str) -> None:
-        """Record where the interview's audio can be played from."""
-        await self._col.update_one({"_id": interview_id}, {"$set": {"recordingUrl": url}})
+        result = await Interview.find(
+            Interview.id == interview_id, Interview.user_id == user_id
+        ).delete()
+        return bool(result and result.deleted_count)
 
     async def delete_all(self, user_id: str) -> None:
         """Erase every interview of a user."""
-        await self._col.delete_many({"userId": user_id})
+        await Interview.find(Interview.user_id == user_id).delete()
 
-    async def retry(self, user_id: str, interview_id: str) -> dict[str, Any] | None:
+    async def set_recording(self, interview_id: str, url: str) -> None:
+        """Record where the interview's audio can be played from."""
+        await Interview.find(Interview.id == interview_id).update({"$set": {"recordingUrl": url}})
+
+    async def retry(self, user_id: str, interview_id: str) -> Interview | None:
         """Send a failed interview back to processing; None if missing; unchanged unless failed."""
-        doc = await self._col.find_one_and_update(
+        raw = await Interview.get_pymongo_collection().find_one_and_update(
             {"_id": interview_id, "userId": user_id, "status": "failed"},
-            {"$set": {"status": "processing", "leaseUntil": None}, "$unset": {"error": ""}},
-            return_document=True,
+            {"$set": {"status": "processing", "leaseUntil": None, "error": None}},
+            return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
+        if raw is None:
             return await self.get(user_id, interview_id)
         self._spawn(interview_id)
-        return dict(doc)
+        return Interview.model_validate(raw)
 
     def _spawn(self, interview_id: str) -> None:
         task = asyncio.create_task(self._analyze(interview_id), name=f"analyze-{interview_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _claim(self, interview_id: str | None) -> dict[str, Any] | None:
-        now = _now()
-        query: dict[str, Any] = {
-            "status": "processing",
-            "$or": [{"leaseUntil": None}, {"leaseUntil": {"$lt": now}}],
-        }
-        if interview_id is not None:
-            query["_id"] = interview_id
-        lease = now + dt.timedelta(seconds=self.options.lease_seconds)
-        doc = await self._col.find_one_and_update(
-            query, {"$set": {"leaseUntil": lease}}, return_document=True
+    async def _claim(self, interview_id: str) -> Interview | None:
+        # One atomic find-and-update: of two processes racing for a job, exactly one gets it.
+        t = now()
+        raw = await Interview.get_pymongo_collection().find_one_and_update(
+            {
+                "_id": interview_id,
+                "status": "processing",
+                "$or": [{"leaseUntil": None}, {"leaseUntil": {"$lt": t}}],
+            },
+            {"$set": {"leaseUntil": t + dt.timedelta(seconds=self.options.lease_seconds)}},
+            return_document=ReturnDocument.AFTER,
         )
-        return dict(doc) if doc else None
+        return Interview.model_validate(raw) if raw else None
 
-    async def _analyze(self, interview_id: str | None) -> None:
+    async def _analyze(self, interview_id: str) -> None:
         async with self._sem:
-            doc = await self._claim(interview_id)
-            if doc is None:
+            interview = await self._claim(interview_id)
+            if interview is None:
                 return
-            iid = str(doc["_id"])
+            update: dict[str, Any]
             try:
-                summary = SessionSummary.model_validate(doc)
-                analysis = await self._analyzer.analyze(summary)
-                update: dict[str, Any] = {
-                    "$set": {
-                        "status": "completed",
-                        "aiAnalysis": analysis.model_dump(by_alias=True),
-                    },
-                    "$unset": {"leaseUntil": ""},
+                questions = [q.text for q in interview.questions]
+                analysis = await self._analyzer.analyze(interview.summary(), questions=questions)
+                update = {
+                    "status": "completed",
+                    "aiAnalysis": analysis.model_dump(by_alias=True),
+                    "leaseUntil": None,
                 }
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # an analyzer failure must mark the job, not kill the loop
-                log.warning("analysis of %s failed: %s", iid, e)
-                update = {
-                    "$set": {"status": "failed", "error": str(e)},
-                    "$unset": {"leaseUntil": ""},
-                }
-            await self._col.update_one({"_id": iid, "status": "processing"}, update)
-            self.completion(iid).set()
+                log.warning("analysis of %s failed: %s", interview_id, e)
+                update = {"status": "failed", "error": str(e), "leaseUntil": None}
+            await Interview.get_pymongo_collection().update_one(
+                {"_id": interview_id, "status": "processing"}, {"$set": update}
+            )
+            self.completion(interview_id).set()
 
     async def recover_once(self) -> None:
         """Analyze every processing interview whose lease is absent or expired."""
-        cursor = self._col.find({"status": "processing"}, {"_id": 1, "leaseUntil": 1})
-        now = _now()
-        async for d in cursor:
-            lease = d.get("leaseUntil")
-            if lease is not None and lease.tzinfo is None:
-                lease = lease.replace(tzinfo=dt.UTC)
-            if lease is None or lease < now:
+        t = now()
+        raw = Interview.get_pymongo_collection().find(
+            {"status": "processing"}, {"_id": 1, "leaseUntil": 1}
+        )
+        async for d in raw:
+            lease = _aware(d.get("leaseUntil"))
+            if lease is None or lease < t:
                 self._spawn(str(d["_id"]))
 
     async def _recover_loop(self) -> None:

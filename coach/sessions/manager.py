@@ -268,7 +268,7 @@ class SessionManager:
             raise
         if session.journal is not None:
             session.journal.discard()
-        interview_id = str(interview["_id"])
+        interview_id = interview.id
         if isinstance(session.recorder, OpusRecorder):
             await self._keep_recording(session, session.recorder, interview_id)
         return interview_id
@@ -300,7 +300,7 @@ class SessionManager:
                 interview = await self._interviews.submit(
                     h["userId"], h["roomName"], h["participantIdentity"], found.summary
                 )
-                interview_id = str(interview["_id"])
+                interview_id = interview.id
                 part = self.recordings_dir / f"session-{h['sessionId']}.ogg.part"
                 if part.is_file():
                     # an unfinished Ogg still plays up to its last complete page
@@ -330,11 +330,12 @@ class SessionManager:
             # restart, or a second replica) only shows up in the database, so look there too.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 5.0)
-            doc = await self._interviews.get(user_id, interview_id)
-            if doc is None:
+            found = await self._interviews.get(user_id, interview_id)
+            if found is None:
                 return "failed"
-            if doc["status"] != "processing" or loop.time() >= deadline:
-                return str(doc["status"])
+            if found.status != "processing" or loop.time() >= deadline:
+                self._interviews.forget(interview_id)
+                return found.status
 
 
 RecognizerFactory = Callable[[], StreamingRecognizer]

@@ -248,7 +248,8 @@ class SpeechAccumulator:
         """The SessionSummary of the final words so far."""
         self._refresh()
         cfg, words = self.config, self._words
-        end = self.duration
+        # the timeline is cut from the duration as reported, so its last edge equals it
+        end = _r(self.duration)
         answers = self._answers()
         waits = [Silence(q.asked_at, q.answer_start) for q in answers if q.answer_start is not None]
         pauses = long_pauses(words, cfg.pause_threshold, self._silences, waits)

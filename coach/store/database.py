@@ -1,11 +1,14 @@
-"""Open the interviews database: MongoDB when configured, else an in-process store."""
+"""Open the database (MongoDB when configured, else in-process) and bind the documents to it."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from beanie import init_beanie
+
 from coach.settings import Settings
+from coach.store.documents import DOCUMENTS
 
 log = logging.getLogger("coach.store")
 
@@ -17,17 +20,24 @@ def open_database(settings: Settings) -> tuple[Any, Any]:
 
         client: Any = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     else:
-        from mongomock_motor import AsyncMongoMockClient
+        from coach.store.memory import in_process_client
 
         log.warning(
             "MONGODB_URI is unset: using an in-process store; data will not survive a restart"
         )
-        client = AsyncMongoMockClient(tz_aware=True)
+        client = in_process_client()
     return client, client[settings.mongodb_database]
 
 
-async def ensure_indexes(db: Any) -> None:
-    """Create the indexes the queries rely on."""
-    await db.interviews.create_index([("userId", 1), ("createdAt", -1)])
-    await db.interviews.create_index("roomName")
-    await db.users.create_index("email", unique=True)
+async def init_store(db: Any, *, create_indexes: bool = True) -> None:
+    """Bind the Beanie documents to `db`, creating their indexes."""
+    # Beanie binds document classes, not instances: the last database bound is the one used,
+    # so one process serves one database (tests bind theirs in each app's lifespan).
+    await init_beanie(database=db, document_models=DOCUMENTS, skip_indexes=not create_indexes)
+
+
+async def close_client(client: Any) -> None:
+    """Close a pymongo or in-process client."""
+    result = client.close()
+    if hasattr(result, "__await__"):
+        await result

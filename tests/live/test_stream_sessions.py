@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from mongomock_motor import AsyncMongoMockClient
 from websockets.exceptions import ConnectionClosed
 
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from coach.audio.decode import probe_duration
 from coach.settings import Settings
+from coach.store.memory import in_process_client
 from coach.stt.scripted import ScriptedRecognizer
 from tests.analysis.sessions import SHARED, truth, truth_words
 from tests.live.server import account, client, pcm, serve, stream
@@ -31,7 +31,7 @@ def settings(tmp_path: Any, **overrides: Any) -> Settings:
 
 
 def database() -> tuple[Any, Any]:
-    c = AsyncMongoMockClient(tz_aware=True)
+    c = in_process_client()
     return c, c["coach"]
 
 
@@ -270,9 +270,8 @@ async def test_shutdown_stores_open_sessions_without_waiting_for_analysis(tmp_pa
 
 
 async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any) -> None:
-    class Down:
-        def __getattr__(self, name: str) -> Any:
-            raise ConnectionError("database is down")
+    async def down(*args: Any) -> Any:
+        raise ConnectionError("database is down")
 
     audio = pcm(SHARED / "weakness.wav")
     db = database()
@@ -284,8 +283,7 @@ async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any
             await c.of_type("ready")
             await stream(c, audio)
             await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
-            services = first.state.services
-            services.sessions._interviews._col = Down()
+            first.state.services.interviews.submit = down
             await c.send({"action": "complete"})
             err = await c.next(lambda e: e.get("type") == "error")
             assert err["code"] == "finish_failed"
@@ -352,20 +350,18 @@ async def test_server_wide_session_limit(tmp_path: Any) -> None:
 async def test_database_down_at_connect_closes_with_try_again(tmp_path: Any) -> None:
     from pymongo.errors import ServerSelectionTimeoutError
 
-    class DownUsers:
-        async def find_one(self, *args: Any, **kwargs: Any) -> Any:
-            raise ServerSelectionTimeoutError("no servers")
+    async def down(user_id: str) -> Any:
+        raise ServerSelectionTimeoutError("no servers")
 
     app = app_for(tmp_path)
     async with serve(app) as srv:
         token = await account(srv.url)
-        services = app.state.services
-        real = services.db
-        services.db = type("Db", (), {"users": DownUsers()})()
+        users = app.state.services.users
+        users.get = down
         try:
             async with client(srv.ws_url, token) as c:
                 with pytest.raises(ConnectionClosed) as closed:
                     await c.ws.recv()
         finally:
-            services.db = real
+            del users.get
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013

@@ -6,19 +6,20 @@ import asyncio
 import datetime as dt
 import json
 import os
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from mongomock_motor import AsyncMongoMockClient
 
 from coach.analysis.feedback import AiAnalysis
 from coach.app import create_app
 from coach.interviews.service import ServiceOptions
 from coach.settings import Settings
 from coach.speech.summary import SessionSummary
+from coach.store.memory import in_process_client
 
 FIXTURE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "weakness.json"
 
@@ -69,15 +70,25 @@ class FakeAnalyzer:
         return None
 
 
-def _db() -> tuple[Any, Any]:
-    uri = os.environ.get("COACH_TEST_MONGODB_URI")
-    if uri:
-        from pymongo import AsyncMongoClient
+Database = Callable[[], tuple[Any, Any]]
 
-        client: Any = AsyncMongoClient(uri, tz_aware=True)
-        return client, client["coach_test"]
-    client = AsyncMongoMockClient(tz_aware=True)
-    return client, client["coach"]
+
+@pytest.fixture(params=["in-process", "mongodb"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """The same tests on the in-process store and, when one is given, a real MongoDB."""
+    if request.param == "in-process":
+        yield lambda: (client := in_process_client(), client["coach"])
+        return
+    uri = os.environ.get("COACH_TEST_MONGODB_URI")
+    if not uri:
+        pytest.skip("COACH_TEST_MONGODB_URI is unset: no MongoDB server to run against")
+    from pymongo import AsyncMongoClient
+
+    client: Any = AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    name = f"coach_test_{uuid.uuid4().hex[:8]}"
+    yield lambda: (client, client[name])
+    await client.drop_database(name)
+    await client.close()
 
 
 @pytest.fixture
@@ -109,8 +120,8 @@ async def _poll(c: httpx.AsyncClient, h: dict[str, str], iid: str, want: str) ->
     raise AssertionError(f"never reached {want}: {r.json()['status']}")
 
 
-async def test_lifecycle(settings: Settings) -> None:
-    app = create_app(settings, analyzer=FakeAnalyzer(), database=_db())
+async def test_lifecycle(settings: Settings, store: Database) -> None:
+    app = create_app(settings, analyzer=FakeAnalyzer(), database=store())
     async for c in _client(app):
         h = await _token(c)
         body = {"roomName": "r1", "participantIdentity": "p1", "sessionData": _session()}
@@ -133,8 +144,8 @@ async def test_lifecycle(settings: Settings) -> None:
         assert (await c.get("/api/me", headers=h)).status_code == 401
 
 
-async def test_errors_and_cross_user(settings: Settings) -> None:
-    app = create_app(settings, analyzer=FakeAnalyzer(fail=True), database=_db())
+async def test_errors_and_cross_user(settings: Settings, store: Database) -> None:
+    app = create_app(settings, analyzer=FakeAnalyzer(fail=True), database=store())
     async for c in _client(app):
         h = await _token(c)
         other = await _token(c, "b@example.com")
@@ -176,8 +187,8 @@ async def test_errors_and_cross_user(settings: Settings) -> None:
         assert "AnalyzeRequest" in (await c.get("/openapi.json")).json()["components"]["schemas"]
 
 
-async def test_expired_lease_is_finished_after_restart(settings: Settings) -> None:
-    database = _db()
+async def test_expired_lease_is_finished_after_restart(settings: Settings, store: Database) -> None:
+    database = store()
     blocked = FakeAnalyzer(block=True)
     opts = ServiceOptions(lease_seconds=0.05, recovery_interval_seconds=0.05)
     first = create_app(settings, analyzer=blocked, database=database, options=opts)
@@ -195,3 +206,98 @@ async def test_expired_lease_is_finished_after_restart(settings: Settings) -> No
     async for c in _client(second):
         done = await _poll(c, h, iid, "completed")
         assert done["aiAnalysis"] is not None
+
+
+async def test_openapi_describes_every_route_with_the_models_the_routes_use(
+    settings: Settings, store: Database
+) -> None:
+    from coach.api.routes import ROUTES
+    from coach.api.schemas import InterviewOut
+
+    app = create_app(settings, analyzer=FakeAnalyzer(), database=store())
+    async for c in _client(app):
+        doc = (await c.get("/openapi.json")).json()
+        for route in ROUTES:
+            path = getattr(route, "path", "")
+            if path == "/openapi.json":
+                continue
+            methods = {m.lower() for m in (getattr(route, "methods", None) or ())} - {"head"}
+            assert set(doc["paths"][path]) == methods, path
+        op = doc["paths"]["/api/interviews/{id}"]["get"]
+        assert op["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/InterviewOut"
+        }
+        assert {"401", "404", "503"} <= set(op["responses"])
+        schemas = doc["components"]["schemas"]
+        assert "aiAnalysis" in schemas["InterviewOut"]["properties"]
+        assert "sessionData" in schemas["AnalyzeRequest"]["properties"]
+        # a real response satisfies the documented model, field for field
+        h = await _token(c)
+        body = {"roomName": "r", "participantIdentity": "p", "sessionData": _session()}
+        iid = (await c.post("/api/interviews/analyze", json=body, headers=h)).json()["id"]
+        got = await _poll(c, h, iid, "completed")
+        assert set(got) <= set(schemas["InterviewOut"]["properties"])
+        assert InterviewOut.model_validate(got).model_dump(mode="json", by_alias=True) == got
+        created = dt.datetime.fromisoformat(got["createdAt"])
+        assert created.tzinfo is not None and created.microsecond % 1000 == 0
+
+
+async def test_database_down_after_start_answers_503_everywhere(
+    settings: Settings,
+) -> None:
+    from pymongo import AsyncMongoClient
+
+    from coach.store.documents import DOCUMENTS
+
+    app = create_app(
+        settings, analyzer=FakeAnalyzer(), database=(c := in_process_client(), c["coach"])
+    )
+    async for c in _client(app):
+        h = await _token(c)
+        # the server goes away: its name no longer resolves (.invalid never does)
+        dead: Any = AsyncMongoClient("mongodb://db.invalid:27017", serverSelectionTimeoutMS=200)
+        try:
+            for document in DOCUMENTS:
+                bound = document.get_settings()
+                bound.pymongo_db = dead["coach"]
+                bound.pymongo_collection = dead["coach"][bound.name]
+            app.state.services.db = dead["coach"]
+            requests = [
+                ("GET", "/health", None),
+                ("POST", "/api/auth/register", {"email": "n@example.com", "password": "12345678"}),
+                ("POST", "/api/auth/login", {"email": "a@example.com", "password": "horse123"}),
+                ("GET", "/api/me", None),
+                ("GET", "/api/interviews", None),
+                ("GET", "/api/interviews/x", None),
+                ("DELETE", "/api/interviews/x", None),
+                ("POST", "/api/interviews/x/retry", None),
+                ("GET", "/api/interviews/x/recording", None),
+                ("POST", "/api/interviews/analyze",
+                 {"roomName": "r", "participantIdentity": "p", "sessionData": _session()}),
+            ]  # fmt: skip
+            for method, path, body in requests:
+                r = await c.request(method, path, json=body, headers=h)
+                assert r.status_code == 503, (method, path, r.text)
+                assert r.json()["error"]["code"] == "database_unavailable"
+        finally:
+            await dead.close()
+
+
+async def test_oversized_body_without_length_is_refused_unread(settings: Settings) -> None:
+    app = create_app(
+        settings, analyzer=FakeAnalyzer(), database=(c := in_process_client(), c["coach"])
+    )
+    sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal sent
+        while sent < 64 * 1024 * 1024:
+            sent += 65536
+            yield b" " * 65536
+
+    async for c in _client(app):
+        h = await _token(c)
+        r = await c.post("/api/interviews/analyze", content=endless(), headers=h)
+        assert r.status_code == 413
+        assert "5242880" in r.json()["error"]["message"]
+    assert sent < 16 * 1024 * 1024

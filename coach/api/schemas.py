@@ -1,0 +1,96 @@
+"""Request and response bodies of the REST API; `/openapi.json` is generated from these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from coach.analysis.feedback import AiAnalysis
+from coach.speech.summary import SessionSummary, WireModel
+
+
+class Credentials(WireModel):
+    """Register/login body."""
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    password: str = Field(min_length=8, max_length=256)
+
+
+class Registered(WireModel):
+    """A new account and its first token."""
+
+    id: str
+    email: str
+    token: str
+
+
+class TokenOut(WireModel):
+    """A bearer token for `Authorization: Bearer …` or the WebSocket's `?token=`."""
+
+    token: str
+
+
+class Me(WireModel):
+    """The signed-in user."""
+
+    id: str
+    email: str
+    created_at: dt.datetime
+
+
+class AnalyzeRequest(WireModel):
+    """POST /api/interviews/analyze body."""
+
+    room_name: str = Field(min_length=1, max_length=200)
+    participant_identity: str = Field(min_length=1, max_length=200)
+    session_data: SessionSummary
+
+
+class Accepted(WireModel):
+    """An interview whose analysis runs in the background; poll GET /api/interviews/{id}."""
+
+    id: str
+    status: Literal["processing", "completed", "failed"]
+
+
+class InterviewOut(SessionSummary):
+    """A stored interview, as GET /api/interviews/{id} returns it."""
+
+    id: str
+    user_id: str
+    room_name: str
+    created_at: dt.datetime
+    status: Literal["processing", "completed", "failed"]
+    ai_analysis: AiAnalysis | None = None
+    error: str | None = None
+    recording_url: str | None = None
+
+
+class InterviewPage(WireModel):
+    """One page of the user's interviews, newest first."""
+
+    items: list[InterviewOut]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )
+
+
+class ErrorBody(WireModel):
+    """What went wrong."""
+
+    code: str
+    message: str
+
+
+class ErrorOut(WireModel):
+    """Every error response."""
+
+    error: ErrorBody
+
+
+class Health(WireModel):
+    """Liveness and readiness."""
+
+    status: Literal["ok"]

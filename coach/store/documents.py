@@ -1,0 +1,99 @@
+"""Beanie documents: snake_case in Python, camelCase in MongoDB and on the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, ClassVar, Literal
+
+from beanie import Document
+from pydantic import ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from coach.analysis.feedback import AiAnalysis
+from coach.speech.summary import SessionSummary
+
+Status = Literal["processing", "completed", "failed"]
+
+
+def _alias(name: str) -> str:
+    # Beanie keeps a document's id in MongoDB's `_id`; everything else is camelCase.
+    return "_id" if name == "id" else to_camel(name)
+
+
+def now() -> dt.datetime:
+    """The current UTC time at BSON's millisecond precision, so stored and returned agree."""
+    n = dt.datetime.now(dt.UTC)
+    return n.replace(microsecond=n.microsecond // 1000 * 1000)
+
+
+def new_id() -> str:
+    """A random document id (hex, so it is also safe in file names)."""
+    return uuid.uuid4().hex
+
+
+_CONFIG = ConfigDict(alias_generator=_alias, populate_by_name=True, extra="ignore", frozen=False)
+
+
+class User(Document):
+    """An account."""
+
+    model_config = _CONFIG
+
+    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
+    email: str
+    password_hash: str
+    created_at: dt.datetime = Field(default_factory=now)
+
+    class Settings:
+        name = "users"
+        indexes: ClassVar[list[IndexModel]] = [IndexModel("email", unique=True)]
+
+
+class Interview(Document, SessionSummary):
+    """A stored interview: the SessionSummary, who and where, and its analysis."""
+
+    model_config = _CONFIG  # type: ignore[misc]
+
+    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
+    user_id: str
+    room_name: str
+    participant_identity: str
+    created_at: dt.datetime = Field(default_factory=now)
+    status: Status = "processing"
+    ai_analysis: AiAnalysis | None = None
+    error: str | None = None
+    recording_url: str | None = None
+    # when the claim of the process analyzing it runs out; None while unclaimed
+    lease_until: dt.datetime | None = None
+
+    class Settings:
+        name = "interviews"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)]),
+            IndexModel("roomName"),
+            IndexModel([("status", ASCENDING), ("leaseUntil", ASCENDING)]),
+            IndexModel(
+                [("userId", ASCENDING), ("roomName", ASCENDING), ("participantIdentity", ASCENDING)]
+            ),
+        ]
+
+    def summary(self) -> SessionSummary:
+        """The SessionSummary part, for the analyzer."""
+        return SessionSummary.model_validate(
+            self.model_dump(include=set(SessionSummary.model_fields))
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The interview as clients see it: `id` a string, datetimes ISO with their zone."""
+        out = self.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude={"lease_until", "participant_identity", "revision_id"},
+        )
+        out["id"] = out.pop("_id")
+        return out
+
+
+DOCUMENTS: list[type[Document]] = [User, Interview]
