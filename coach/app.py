@@ -21,6 +21,7 @@ from coach.api.live import LIVE_ROUTES
 from coach.api.routes import ROUTES, LoginLimiter
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
+from coach.interviewer.factory import build_followups, interviewer_factory
 from coach.interviews.service import InterviewService, ServiceOptions
 from coach.services import Services
 from coach.sessions.manager import SessionLimits, SessionManager
@@ -77,6 +78,7 @@ def create_app(
             recordings_dir=settings.recordings_path,
             retention_days=settings.recording_retention_days,
         )
+        followups = build_followups(settings) if analyzer is None else None
         app.state.services = Services(
             settings=settings,
             client=client,
@@ -87,6 +89,7 @@ def create_app(
             interviews=interviews,
             login_limiter=LoginLimiter(attempts=settings.login_attempts_per_minute),
             sessions=sessions,
+            interviewer_for=interviewer_factory(followups),
         )
         await interviews.start()
         await sessions.start()
@@ -99,6 +102,8 @@ def create_app(
             await interviews.aclose()
             if recognizer is None:
                 await close_recognizer(live)
+            if followups is not None:
+                await followups.aclose()
             if analyzer is None:
                 await chosen.aclose()
             if database is None:

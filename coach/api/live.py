@@ -14,6 +14,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coach.audio.source import AudioLimitError, PushedAudio
+from coach.interviewer.factory import PlanError
 from coach.sessions.manager import SessionError, SessionSpec
 from coach.sessions.session import Event, LiveSession
 
@@ -181,7 +182,7 @@ class _Connection:
         except (SessionError, AudioLimitError) as e:
             self.error(e.code, str(e))
             return
-        except ValueError as e:
+        except PlanError as e:
             self.error("bad_plan", str(e))
             return
         self.link.send(

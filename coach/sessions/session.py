@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from coach.audio.source import SAMPLE_RATE, AudioSource
@@ -16,7 +15,7 @@ from coach.sessions.journal import Journal
 from coach.speech.accumulator import SpeechAccumulator
 from coach.speech.summary import SessionSummary
 from coach.speech.words import QuestionTiming
-from coach.stt.streaming import Recognized, RecognizerStream, UtteranceEnd
+from coach.stt.streaming import Recognized, RecognizerStream, SpeechStarted, UtteranceEnd
 
 log = logging.getLogger("coach.sessions")
 
@@ -24,21 +23,30 @@ Event = dict[str, Any]
 State = Literal["live", "finishing", "done"]
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """Something the interviewer says: a question, or the closing words."""
+class TurnLike(Protocol):
+    """What an interviewer says: a question, a follow-up, a nudge or the goodbye."""
 
-    text: str
-    index: int
-    asked_at: float
-    closing: bool = False
+    @property
+    def text(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def asked_at(self) -> float: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def closing(self) -> bool: ...
 
 
 class Interviewer(Protocol):
     """The text-mode interviewer a stream-mode session is driven by."""
 
-    def open(self, t: float) -> Turn:
+    def open(self, t: float) -> TurnLike:
         """The greeting and first question, asked at audio time `t`."""
+        ...
+
+    def speaking(self, t: float) -> None:
+        """The candidate is talking at `t` (an interim result, or speech detected)."""
         ...
 
     def heard(self, text: str, start: float, end: float) -> None:
@@ -49,8 +57,8 @@ class Interviewer(Protocol):
         """The recognizer saw a gap after speech."""
         ...
 
-    async def tick(self, t: float) -> list[Any]:
-        """Turns due at audio time `t` (objects with text, index, asked_at, closing)."""
+    async def tick(self, t: float) -> Sequence[TurnLike]:
+        """Turns due at audio time `t`."""
         ...
 
 
@@ -223,16 +231,20 @@ class LiveSession:
         finally:
             self._stream.end_input()
 
-    def _ask(self, turn: Any) -> None:
-        question = QuestionTiming(turn.text, turn.asked_at)
-        self.accumulator.add_question(question)
-        if self.journal is not None:
-            self.journal.question(question)
+    def _ask(self, turn: TurnLike) -> None:
+        kind = turn.kind
+        if kind in ("question", "followup"):
+            # a nudge or the goodbye is not a question: the wait after it is not latency
+            question = QuestionTiming(turn.text, turn.asked_at)
+            self.accumulator.add_question(question)
+            if self.journal is not None:
+                self.journal.question(question)
         self.emit(
             {
                 "type": "question",
                 "text": turn.text,
                 "index": turn.index,
+                "kind": kind,
                 "closing": bool(turn.closing),
                 "askedAt": round(turn.asked_at, 3),
             }
@@ -245,8 +257,10 @@ class LiveSession:
                     self.accumulator.update(event.words, is_final=event.is_final)
                     if event.is_final and self.journal is not None and event.words:
                         self.journal.words(event.words)
-                    if event.is_final and self.interviewer is not None and event.words:
-                        self.interviewer.heard(event.text, event.start, event.end)
+                    if self.interviewer is not None and event.words:
+                        self.interviewer.speaking(event.end)
+                        if event.is_final:
+                            self.interviewer.heard(event.text, event.start, event.end)
                     self.emit(
                         {
                             "type": "transcript",
@@ -258,6 +272,8 @@ class LiveSession:
                     )
                 elif isinstance(event, UtteranceEnd) and self.interviewer is not None:
                     self.interviewer.utterance_end(event.last_word_end)
+                elif isinstance(event, SpeechStarted) and self.interviewer is not None:
+                    self.interviewer.speaking(event.at)
         except ProviderError as e:
             log.error("recognizer failed: %s", e, extra={"room": self.room_name})
             self.error("recognizer_failed", f"speech recognition stopped: {e}")

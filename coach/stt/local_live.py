@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from coach.providers import ProviderError
 from coach.speech.words import Word
-from coach.stt.streaming import Recognized, RecognizerEvent, UtteranceEnd
+from coach.stt.streaming import Recognized, RecognizerEvent, SpeechStarted, UtteranceEnd
 
 log = logging.getLogger("coach.stt.local_live")
 
@@ -60,6 +60,11 @@ class _End:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Start:
+    at: float
+
+
 class _Endpointer:
     """Speech probabilities per 32 ms chunk in, utterances and utterance ends out."""
 
@@ -70,6 +75,7 @@ class _Endpointer:
         self.audio_start = 0  # absolute sample index of audio[0]
         self.chunks = 0  # chunks scored so far
         self.speech_start: int | None = None
+        self.announced = False
         self.floor = 0  # end of the audio the last utterance took
         self.last_speech_end: int | None = None  # end of the last speech chunk
         self.end_sent = True
@@ -88,8 +94,8 @@ class _Endpointer:
     def has_context(self) -> bool:
         return self.chunks * _CHUNK - self.audio_start >= _CHUNK
 
-    def feed(self, probs: npt.NDArray[np.float32]) -> list[_Utterance | _End]:
-        out: list[_Utterance | _End] = []
+    def feed(self, probs: npt.NDArray[np.float32]) -> list[_Utterance | _End | _Start]:
+        out: list[_Utterance | _End | _Start] = []
         c, rate = self.c, self.rate
         for p in probs:
             start = self.chunks * _CHUNK
@@ -99,7 +105,12 @@ class _Endpointer:
             if p >= c.threshold or (in_speech and p >= c.threshold - c.release):
                 if self.speech_start is None:
                     self.speech_start = start
+                    self.announced = False
                 self.last_speech_end = end
+                if not self.announced and (end - self.speech_start) / rate >= c.min_speech:
+                    # announced once it is long enough to be speech, not a click
+                    self.announced = True
+                    out.append(_Start(self.speech_start / rate))
                 if (end - self.speech_start) / rate >= c.max_utterance:
                     # Whisper takes 30 s at most: cut here, the rest is the next utterance
                     out.extend(self._close(at=end))
@@ -290,7 +301,12 @@ class LocalLiveStream:
                         if ep.has_context():
                             p = p[1:]
                         for item in ep.feed(p):
-                            await self._work.put(item)
+                            if isinstance(item, _Start):
+                                # words come only when the utterance is over; say now that
+                                # someone is talking, so nobody takes it for silence
+                                self._events.put_nowait(SpeechStarted(item.at))
+                            else:
+                                await self._work.put(item)
                 if self._input_ended and not self._pending:
                     for item in ep.finish():
                         await self._work.put(item)

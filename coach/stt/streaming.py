@@ -32,7 +32,14 @@ class UtteranceEnd:
     last_word_end: float
 
 
-RecognizerEvent = Recognized | UtteranceEnd
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """Speech began at `at`; its words come later (a recognizer without interim results)."""
+
+    at: float
+
+
+RecognizerEvent = Recognized | UtteranceEnd | SpeechStarted
 
 
 class RecognizerStream(Protocol):

@@ -12,7 +12,7 @@ import pytest
 
 from coach.speech.words import Word
 from coach.stt.local_live import EndpointConfig, LocalLiveRecognizer
-from coach.stt.streaming import Recognized, RecognizerEvent, UtteranceEnd
+from coach.stt.streaming import Recognized, RecognizerEvent, SpeechStarted, UtteranceEnd
 
 RATE = 16000
 CHUNK = 512
@@ -96,9 +96,14 @@ async def test_utterances_are_cut_at_pauses(
 
 async def test_utterance_end_follows_a_long_enough_gap_once() -> None:
     events, _ = await run(plan((0.5, 0), (1.0, 1), (0.7, 0), (1.0, 1), (2.0, 0), (1.0, 1)))
-    kinds = [type(e).__name__ for e in events]
+    kinds = [type(e).__name__ for e in events if not isinstance(e, SpeechStarted)]
     # 0.7 s cuts the utterance but is no utterance end; 2 s is; the tail ends the stream
     assert kinds == ["Recognized", "Recognized", "UtteranceEnd", "Recognized", "UtteranceEnd"]
+    # each utterance is announced when its speech starts, before its words
+    starts = [e.at for e in events if isinstance(e, SpeechStarted)]
+    assert starts == pytest.approx([0.5, 2.2, 5.2], abs=CHUNK_S)
+    first_final = next(i for i, e in enumerate(events) if isinstance(e, Recognized))
+    assert isinstance(events[0], SpeechStarted) and first_final > 0
     ends = [e for e in events if isinstance(e, UtteranceEnd)]
     assert ends[0].last_word_end == pytest.approx(3.2, abs=CHUNK_S)
 

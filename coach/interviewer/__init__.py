@@ -1,0 +1,1 @@
+"""The AI interviewer: its plan, question bank, text-mode twin and LiveKit voice agent."""
