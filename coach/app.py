@@ -19,6 +19,7 @@ from coach.analysis.factory import build_analyzer
 from coach.api.errors import ApiError, error_response
 from coach.api.live import LIVE_ROUTES
 from coach.api.routes import ROUTES, LoginLimiter
+from coach.api.web import WEB_ROUTES
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviewer.factory import build_followups, interviewer_factory
@@ -126,7 +127,7 @@ def create_app(
         return error_response(500, "internal_error", "internal error")
 
     return Starlette(
-        routes=[*ROUTES, *LIVE_ROUTES],
+        routes=[*ROUTES, *LIVE_ROUTES, *WEB_ROUTES],
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error,

@@ -1,0 +1,23 @@
+"""The practice web client, served as static files at /app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+async def app_root(request: Request) -> Response:
+    """`/app` → `/app/`, so the page's relative module paths resolve."""
+    return RedirectResponse("/app/", status_code=308)
+
+
+WEB_ROUTES = [
+    Route("/app", app_root, methods=["GET"]),
+    Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="web"),
+]

@@ -1,0 +1,537 @@
+// The practice client: sign in, set up, interview over the WebSocket, results, history.
+// It uses only the public API (docs/protocol.md and /openapi.json).
+import { paceChart, trendChart } from "./charts.js";
+
+const $ = (id) => document.getElementById(id);
+const SCREENS = ["auth", "setup", "interview", "analyzing", "results", "history"];
+const PACE_BAND = [120, 165];
+
+const state = {
+  token: sessionStorage.getItem("coach.token"),
+  ws: null,
+  sessionId: null,
+  lastSeq: 0,
+  ending: false,
+  audio: null, // {context, stream, node}
+  interviewId: null,
+  fillerTimes: [],
+  reconnects: 0,
+  pollTimer: null,
+};
+
+// ---- plumbing -------------------------------------------------------------------------
+
+function show(name) {
+  for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
+  const signedIn = Boolean(state.token);
+  $("nav-history").hidden = !signedIn;
+  $("nav-new").hidden = !signedIn;
+  $("sign-out").hidden = !signedIn;
+  const heading = $(`screen-${name}`).querySelector("h2");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
+function notice(text, kind = "error") {
+  const box = $("notice");
+  box.textContent = text;
+  box.className = kind === "info" ? "info" : "";
+  box.hidden = !text;
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = {};
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 && state.token) {
+    signOut("Your session expired; please sign in again.");
+    throw new Error("signed out");
+  }
+  if (!response.ok) {
+    let message = `HTTP ${response.status}`;
+    try {
+      message = (await response.json()).error.message;
+    } catch (_) {
+      /* not JSON */
+    }
+    throw new Error(message);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "onclick") node.addEventListener("click", v);
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+// ---- accounts -------------------------------------------------------------------------
+
+async function authenticate(register) {
+  const email = $("email").value.trim();
+  const password = $("password").value;
+  if (!email.includes("@")) return notice("Enter your email address.");
+  if (password.length < 8) return notice("Passwords have at least 8 characters.");
+  try {
+    const out = await api(register ? "/api/auth/register" : "/api/auth/login", {
+      method: "POST",
+      body: { email, password },
+    });
+    state.token = out.token;
+    sessionStorage.setItem("coach.token", out.token);
+    notice("");
+    show("setup");
+  } catch (e) {
+    notice(e.message);
+  }
+}
+
+function signOut(message = "") {
+  state.token = null;
+  sessionStorage.removeItem("coach.token");
+  stopAudio();
+  if (state.ws) state.ws.close();
+  notice(message, "info");
+  show("auth");
+}
+
+// ---- microphone -----------------------------------------------------------------------
+
+async function openMicrophone(onFrame, onLevel) {
+  if (!navigator.mediaDevices || !window.AudioWorkletNode) {
+    throw new Error("This browser cannot capture audio here (it needs HTTPS or localhost).");
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
+    });
+  } catch (e) {
+    const denied = e && (e.name === "NotAllowedError" || e.name === "SecurityError");
+    throw new Error(
+      denied
+        ? "Microphone access was denied. Allow the microphone for this site in your browser settings, then try again."
+        : `No microphone could be opened (${e && e.name ? e.name : e}).`,
+    );
+  }
+  const context = new AudioContext();
+  await context.audioWorklet.addModule("capture.js");
+  const source = context.createMediaStreamSource(stream);
+  const node = new AudioWorkletNode(context, "pcm16-downsampler");
+  node.port.onmessage = (event) => {
+    if (onLevel) onLevel(event.data.level);
+    if (onFrame) onFrame(event.data.pcm);
+  };
+  source.connect(node);
+  return { context, stream, node };
+}
+
+function stopAudio() {
+  const a = state.audio;
+  if (!a) return;
+  a.node.port.onmessage = null;
+  a.stream.getTracks().forEach((t) => t.stop());
+  a.context.close();
+  state.audio = null;
+}
+
+async function micTest() {
+  notice("");
+  stopAudio();
+  try {
+    state.audio = await openMicrophone(null, (level) => {
+      $("mic-level").value = Math.min(1, level * 3);
+    });
+    $("mic-status").textContent = "Listening: the bar moves when you speak.";
+  } catch (e) {
+    $("mic-status").textContent = e.message;
+    notice(e.message);
+  }
+}
+
+// ---- the interview --------------------------------------------------------------------
+
+function wsUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/?token=${encodeURIComponent(state.token)}`;
+}
+
+function speak(text) {
+  if (!("speechSynthesis" in window)) return;
+  speechSynthesis.cancel();
+  speechSynthesis.speak(new SpeechSynthesisUtterance(text));
+}
+
+async function startInterview(event) {
+  event.preventDefault();
+  notice("");
+  const plan = {
+    role: $("role").value.trim() || "general",
+    seniority: $("seniority").value,
+    questions: Number($("questions").value) || 3,
+  };
+  if ($("minutes").value) plan.minutes = Number($("minutes").value);
+  stopAudio();
+  try {
+    state.audio = await openMicrophone((pcm) => sendAudio(pcm), null);
+  } catch (e) {
+    notice(e.message);
+    return;
+  }
+  $("final-text").textContent = "";
+  $("interim-text").textContent = "";
+  $("question").textContent = "Connecting…";
+  $("nudge").hidden = true;
+  state.sessionId = null;
+  state.lastSeq = 0;
+  state.ending = false;
+  state.reconnects = 0;
+  state.recentFillers = [];
+  state.interviewDone = false;
+  $("end").disabled = false;
+  show("interview");
+  connect({ action: "start", audio: { encoding: "linear16", sampleRate: 16000 }, plan });
+}
+
+function sendAudio(pcm) {
+  const ws = state.ws;
+  if (ws && ws.readyState === WebSocket.OPEN && state.sessionId && !state.ending) ws.send(pcm);
+}
+
+function connect(first) {
+  const ws = new WebSocket(wsUrl());
+  ws.binaryType = "arraybuffer";
+  state.ws = ws;
+  ws.onopen = () => ws.send(JSON.stringify(first));
+  ws.onmessage = (message) => onEvent(JSON.parse(message.data));
+  ws.onclose = (close) => {
+    if (state.ws !== ws) return;
+    if (close.code === 4401) return signOut("Please sign in again.");
+    if (state.interviewDone) return;
+    if (!state.sessionId) {
+      notice("Could not reach the server. Check your connection and try again.");
+      stopAudio();
+      return show("setup");
+    }
+    // the network dropped: the server keeps the session for a minute; take it back
+    state.reconnects += 1;
+    if (state.reconnects > 10) {
+      notice("The connection was lost. Your interview was saved; see History.");
+      stopAudio();
+      return;
+    }
+    notice("Connection lost — reconnecting…", "info");
+    setTimeout(
+      () => connect({ action: "resume", sessionId: state.sessionId, lastSeq: state.lastSeq }),
+      Math.min(5000, 500 * state.reconnects),
+    );
+  };
+}
+
+function onEvent(event) {
+  if (typeof event.seq === "number") state.lastSeq = Math.max(state.lastSeq, event.seq);
+  switch (event.type) {
+    case "ready":
+      state.sessionId = event.sessionId;
+      if (event.resumed) {
+        state.reconnects = 0;
+        notice("Reconnected.", "info");
+        setTimeout(() => notice(""), 2000);
+      }
+      if (state.ending && event.state === "live") state.ws.send(JSON.stringify({ action: "complete" }));
+      break;
+    case "transcript":
+      if (event.isFinal) {
+        $("final-text").textContent += ($("final-text").textContent ? " " : "") + event.text;
+        $("interim-text").textContent = "";
+      } else {
+        $("interim-text").textContent = event.text;
+      }
+      break;
+    case "metrics":
+      onMetrics(event);
+      break;
+    case "question":
+      $("question").textContent = event.text;
+      if (event.kind !== "nudge") $("nudge").hidden = true;
+      speak(event.text);
+      if (event.closing) $("end").textContent = "Finish and see results";
+      break;
+    case "session_complete":
+      state.interviewId = event.interviewId;
+      state.interviewDone = true;
+      stopAudio();
+      show("analyzing");
+      pollAnalysis();
+      break;
+    case "analysis_complete":
+      if (event.interviewId === state.interviewId) openResults(event.interviewId);
+      break;
+    case "error":
+      if (event.code === "unknown_session") {
+        notice("That interview ended while you were away; it was saved. See History.");
+        stopAudio();
+        state.interviewDone = true;
+      } else if (event.code !== "internal_error") {
+        notice(event.message);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function onMetrics(m) {
+  $("stat-time").textContent = clock(m.elapsed);
+  $("stat-wpm").textContent = m.words ? `${Math.round(m.wpm)} wpm` : "— wpm";
+  $("stat-fillers").textContent = `${m.fillers} filler${m.fillers === 1 ? "" : "s"}`;
+  state.recentFillers.push([m.elapsed, m.fillers]);
+  while (state.recentFillers.length && state.recentFillers[0][0] < m.elapsed - 30) {
+    state.recentFillers.shift();
+  }
+  const burst = m.fillers - (state.recentFillers[0] ? state.recentFillers[0][1] : 0);
+  let nudge = "";
+  // A gentle word only once the pace is measured over enough speech. No "too slow" nudge:
+  // a recognizer that reports whole utterances lags the clock, so live pace reads low.
+  if (m.words >= 40 && m.wpm > PACE_BAND[1] + 10) nudge = "You're speeding up — take a breath.";
+  else if (burst >= 3) nudge = "Several fillers just now — a silent pause works better.";
+  $("nudge").textContent = nudge;
+  $("nudge").hidden = !nudge;
+}
+
+function endInterview() {
+  if (state.ending) return;
+  state.ending = true;
+  $("end").disabled = true;
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify({ action: "complete" }));
+  }
+}
+
+function pollAnalysis() {
+  clearTimeout(state.pollTimer);
+  const id = state.interviewId;
+  // the socket says when the analysis is stored; polling covers a socket that dropped
+  state.pollTimer = setTimeout(async () => {
+    if (state.interviewId !== id || $("screen-analyzing").hidden) return;
+    try {
+      const interview = await api(`/api/interviews/${id}`);
+      if (interview.status !== "processing") return openResults(id, interview);
+    } catch (_) {
+      /* try again */
+    }
+    pollAnalysis();
+  }, 3000);
+}
+
+// ---- results --------------------------------------------------------------------------
+
+async function openResults(id, interview) {
+  clearTimeout(state.pollTimer);
+  if (state.ws) {
+    state.interviewDone = true;
+    state.ws.close();
+    state.ws = null;
+  }
+  $("end").disabled = false;
+  $("end").textContent = "End interview";
+  try {
+    interview = interview || (await api(`/api/interviews/${id}`));
+  } catch (e) {
+    return notice(e.message);
+  }
+  state.interviewId = id;
+  renderResults(interview);
+  show("results");
+  location.hash = `#interview/${id}`;
+}
+
+function seek(seconds) {
+  const player = $("player");
+  player.currentTime = seconds;
+  player.dataset.sought = String(seconds);
+  player.focus();
+}
+
+function seekButton(label, seconds, text) {
+  return el("button", { type: "button", class: "seek", dataset: { t: String(seconds) },
+    onclick: () => seek(seconds), "aria-label": `${text} at ${clock(seconds)}: play from here` },
+    label);
+}
+
+async function loadRecording(interview) {
+  const player = $("player");
+  if (player.dataset.url) URL.revokeObjectURL(player.dataset.url);
+  player.removeAttribute("src");
+  player.hidden = !interview.recordingUrl;
+  if (!interview.recordingUrl) return;
+  try {
+    const response = await fetch(interview.recordingUrl, {
+      headers: { Authorization: `Bearer ${state.token}` },
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const url = URL.createObjectURL(await response.blob());
+    player.dataset.url = url;
+    player.src = url;
+  } catch (e) {
+    player.hidden = true;
+    notice(`The recording could not be loaded (${e.message}).`);
+  }
+}
+
+function renderResults(iv) {
+  const a = iv.aiAnalysis;
+  $("failed").hidden = iv.status !== "failed";
+  if (iv.status === "failed") $("failed-text").textContent = `The analysis failed: ${iv.error || "unknown error"}.`;
+  $("score-overall").textContent = a ? a.overallScore : "—";
+  $("score-confidence").textContent = a ? a.confidenceScore : "—";
+  $("score-pace").textContent = `${Math.round(iv.averagePace)} wpm`;
+  $("score-fillers").textContent = String(iv.fillers.length);
+  $("summary").textContent = a ? a.summary : "";
+  $("pace-analysis").textContent = a ? a.paceAnalysis : "";
+  $("filler-analysis").textContent = a ? a.fillerAnalysis : "";
+  loadRecording(iv);
+
+  $("fillers").replaceChildren(
+    ...iv.fillers.map((f) =>
+      el("li", {}, seekButton(`“${f.word}” ${clock(f.timestamp)}`, f.timestamp, `Filler “${f.word}”`)),
+    ),
+  );
+  $("improvements").replaceChildren(
+    ...(a ? a.improvements : []).map((imp) =>
+      el("li", {}, el("strong", {}, imp.title), " ",
+        seekButton(clock(imp.timestamp), imp.timestamp, imp.title), el("p", {}, imp.description)),
+    ),
+  );
+  $("highlights").replaceChildren(...(a ? a.highlights : []).map((h) => el("li", {}, h)));
+  $("pauses").replaceChildren(
+    ...iv.pauses.map((p) =>
+      el("li", {}, seekButton(clock(p.timestamp), p.timestamp, "Pause"), ` ${p.duration.toFixed(1)} s of silence`),
+    ),
+  );
+  if (!iv.pauses.length) $("pauses").append(el("li", {}, "No long pauses."));
+
+  const questions = iv.questions || [];
+  $("questions-section").hidden = !questions.length;
+  const feedback = new Map(((a && a.questions) || []).map((q) => [q.question, q]));
+  $("questions-list").replaceChildren(
+    ...questions.map((q, i) => {
+      const f = feedback.get(q.text);
+      return el("article", {},
+        el("h4", {}, `${i + 1}. ${q.text}`),
+        el("p", {}, q.answerStart == null ? "Not answered." :
+          `Answered after ${(q.responseLatency ?? 0).toFixed(1)} s, for ${clock(q.answerEnd - q.answerStart)}. `),
+        ...(q.answerStart == null ? [] : [seekButton("Play answer", q.answerStart, "Answer")]),
+        ...(f ? [el("p", {}, `Score ${f.score}: ${f.feedback}`)] : []));
+    }),
+  );
+
+  renderTimeline(iv);
+  paceChart($("pace-chart"), iv.paceTimeline, PACE_BAND);
+}
+
+function renderTimeline(iv) {
+  const fillerAt = new Set();
+  const words = iv.words;
+  for (const f of iv.fillers) {
+    // mark the words a filler covers (one for "um", two for "you know")
+    const n = f.word.split(" ").length;
+    const i = words.findIndex((w) => Math.abs(w.start - f.timestamp) < 0.01);
+    for (let k = 0; i >= 0 && k < n; k++) fillerAt.add(i + k);
+  }
+  const nodes = [];
+  words.forEach((w, i) => {
+    const span = el("span", { class: fillerAt.has(i) ? "word filler" : "word",
+      title: clock(w.start), dataset: { t: String(w.start) } }, w.punctuatedWord || w.word);
+    span.addEventListener("click", () => seek(w.start));
+    nodes.push(span, " ");
+  });
+  $("timeline").replaceChildren(...nodes);
+}
+
+async function retryAnalysis() {
+  try {
+    await api(`/api/interviews/${state.interviewId}/retry`, { method: "POST" });
+    show("analyzing");
+    pollAnalysis();
+  } catch (e) {
+    notice(e.message);
+  }
+}
+
+// ---- history --------------------------------------------------------------------------
+
+async function openHistory() {
+  notice("");
+  let page;
+  try {
+    page = await api("/api/interviews?limit=100");
+  } catch (e) {
+    return notice(e.message);
+  }
+  const items = page.items;
+  $("history-empty").hidden = items.length > 0;
+  $("history-list").replaceChildren(
+    ...items.map((iv) => {
+      const when = new Date(iv.createdAt).toLocaleString();
+      const score = iv.aiAnalysis ? `score ${iv.aiAnalysis.overallScore}` : iv.status;
+      return el("li", {}, el("button", { type: "button", class: "link",
+        onclick: () => openResults(iv.id, iv) }, `${when} — ${score}, ${Math.round(iv.averagePace)} wpm, ${iv.fillers.length} fillers`));
+    }),
+  );
+  const scored = items.filter((iv) => iv.aiAnalysis).reverse();
+  trendChart($("trend-chart"), scored.map((iv) => ({ date: iv.createdAt, score: iv.aiAnalysis.overallScore })));
+  show("history");
+}
+
+// ---- wiring ---------------------------------------------------------------------------
+
+function main() {
+  $("auth-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    authenticate(false);
+  });
+  $("sign-up").addEventListener("click", () => authenticate(true));
+  $("sign-out").addEventListener("click", () => signOut());
+  $("nav-history").addEventListener("click", openHistory);
+  $("nav-new").addEventListener("click", () => {
+    notice("");
+    show("setup");
+  });
+  $("home").addEventListener("click", (e) => {
+    e.preventDefault();
+    show(state.token ? "setup" : "auth");
+  });
+  $("mic-test").addEventListener("click", micTest);
+  $("setup-form").addEventListener("submit", startInterview);
+  $("end").addEventListener("click", endInterview);
+  $("retry").addEventListener("click", retryAnalysis);
+  $("toggle-transcript").addEventListener("click", () => {
+    const box = $("transcript");
+    box.hidden = !box.hidden;
+    $("toggle-transcript").setAttribute("aria-pressed", String(!box.hidden));
+    $("toggle-transcript").textContent = box.hidden ? "Show transcript" : "Hide transcript";
+  });
+  const match = location.hash.match(/^#interview\/(\w+)$/);
+  if (state.token && match) openResults(match[1]);
+  else show(state.token ? "setup" : "auth");
+}
+
+main();

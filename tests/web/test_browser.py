@@ -1,0 +1,216 @@
+"""The practice page in Debian's Chromium, with a fixture WAV as the microphone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from coach.analysis.feedback import AiAnalysis
+from coach.analysis.offline import OfflineCoach
+from coach.app import create_app
+from coach.speech.summary import SessionSummary
+from tests.analysis.sessions import SHARED, truth
+from tests.live.server import LiveServer, serve
+from tests.live.test_stream_sessions import database, settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="no Chromium: apt-get install chromium (CI does)"
+)
+
+EMAIL, PASSWORD = "browser@example.com", "correct horse battery"
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-audio-capture={SHARED / 'weakness.wav'}",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+class Shots:
+    """Screenshots of each screen, kept with the test's output for review."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+        where.mkdir(parents=True, exist_ok=True)
+        self.n = 0
+
+    async def take(self, page: Any, name: str) -> None:
+        self.n += 1
+        await page.screenshot(path=str(self.where / f"{self.n:02d}-{name}.png"), full_page=True)
+
+
+async def sign_up(page: Any, srv: LiveServer) -> None:
+    await page.goto(f"{srv.url}/app")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+    await page.get_by_role("heading", name="Set up your interview").wait_for()
+
+
+@pytest.mark.slow
+async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path) -> None:
+    gt = truth("weakness")
+    shots = Shots(tmp_path / "screens")
+    app = create_app(settings(tmp_path), analyzer=OfflineCoach(), database=database())
+    async with serve(app) as srv:
+        page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{srv.url}/app")
+        await shots.take(page, "sign-in")
+        await sign_up(page, srv)
+        await page.get_by_label("Role").fill("Backend engineer")
+        await page.get_by_label("Questions").fill("1")
+        await page.get_by_role("button", name="Test microphone").click()
+        await page.wait_for_function("document.getElementById('mic-level').value > 0")
+        await shots.take(page, "setup")
+        await page.get_by_role("button", name="Start interview").click()
+        await page.wait_for_function(
+            "document.getElementById('question').textContent.includes('Backend engineer')"
+        )
+        # the fake microphone plays the fixture; let it be heard once, through its last words
+        await page.wait_for_function(
+            "document.getElementById('final-text').textContent.split(' ').length > 40",
+            timeout=90_000,
+        )
+        await asyncio.sleep(max(0.0, gt["duration"] - 20))
+        await shots.take(page, "interview")
+        await page.get_by_role("button", name="End interview").click()
+        await page.get_by_role("heading", name="Your results").wait_for(timeout=120_000)
+        await page.wait_for_function("document.getElementById('player').readyState >= 1")
+        await shots.take(page, "results")
+
+        iid = (await page.evaluate("location.hash")).split("/")[-1]
+        token = await page.evaluate("sessionStorage.getItem('coach.token')")
+        async with httpx.AsyncClient(base_url=srv.url) as c:
+            stored = (
+                await c.get(f"/api/interviews/{iid}", headers={"authorization": f"Bearer {token}"})
+            ).json()
+
+        chips = page.locator("#fillers button")
+        shown = [await chips.nth(i).inner_text() for i in range(await chips.count())]
+        for word in {f["word"] for f in gt["fillers"]}:
+            assert any(f"“{word}”" in s for s in shown), (word, shown)
+        assert len(shown) == len(stored["fillers"])
+        # clicking a filler moves the player to it
+        target = stored["fillers"][-1]
+        await chips.nth(len(shown) - 1).click()
+        current = await page.evaluate("document.getElementById('player').currentTime")
+        assert current == pytest.approx(target["timestamp"], abs=0.05)
+        # one point per pace segment
+        points = await page.locator("#pace-chart circle.point").count()
+        assert points == len(stored["paceTimeline"]) >= 2
+        assert await page.locator("#timeline .filler").count() >= len(stored["fillers"])
+        assert await page.locator("#score-overall").inner_text() == str(
+            stored["aiAnalysis"]["overallScore"]
+        )
+
+        await page.get_by_role("button", name="History").click()
+        await page.get_by_role("heading", name="Your interviews").wait_for()
+        assert await page.locator("#trend-chart circle.point").count() == 1
+        await shots.take(page, "history")
+        assert errors == []
+    assert len(list((tmp_path / "screens").glob("*.png"))) == 5
+
+
+async def test_denied_microphone_says_so(tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    app = create_app(settings(tmp_path), analyzer=OfflineCoach(), database=database())
+    async with serve(app) as srv, async_playwright() as pw:
+        # no fake-UI flag: the permission prompt is refused, as a user refusing it
+        chromium = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--use-fake-device-for-media-stream"]
+        )
+        try:
+            page = await chromium.new_page()
+            await sign_up(page, srv)
+            await page.get_by_role("button", name="Start interview").click()
+            alert = page.get_by_role("alert")
+            await alert.wait_for()
+            assert "denied" in (await alert.inner_text())
+            assert await page.get_by_role("heading", name="Set up your interview").is_visible()
+            await Shots(tmp_path / "screens").take(page, "mic-denied")
+        finally:
+            await chromium.close()
+
+
+class FailsOnce:
+    """Fails the first analysis (a provider outage), then coaches as the offline coach."""
+
+    name = "fails-once"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def analyze(
+        self, summary: SessionSummary, *, questions: Sequence[str] = ()
+    ) -> AiAnalysis:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("the coaching model is unavailable")
+        return await OfflineCoach().analyze(summary, questions=questions)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_failed_analysis_offers_a_retry_that_works(browser: Any, tmp_path: Path) -> None:
+    gt = truth("weakness")
+    app = create_app(settings(tmp_path), analyzer=FailsOnce(), database=database())
+    async with serve(app) as srv:
+        page = await browser.new_page()
+        await sign_up(page, srv)
+        token = await page.evaluate("sessionStorage.getItem('coach.token')")
+        summary = SessionSummary(
+            transcript=gt["transcript"], duration=gt["duration"], total_words=gt["totalWords"],
+            average_pace=gt["totalWords"] / gt["duration"] * 60,
+        )  # fmt: skip
+        async with httpx.AsyncClient(base_url=srv.url) as c:
+            r = await c.post(
+                "/api/interviews/analyze",
+                headers={"authorization": f"Bearer {token}"},
+                json={"roomName": "r", "participantIdentity": "p",
+                      "sessionData": json.loads(summary.model_dump_json(by_alias=True))},
+            )  # fmt: skip
+            iid = r.json()["id"]
+            for _ in range(100):
+                got = await c.get(
+                    f"/api/interviews/{iid}", headers={"authorization": f"Bearer {token}"}
+                )
+                if got.json()["status"] == "failed":
+                    break
+                await asyncio.sleep(0.05)
+        await page.goto(f"{srv.url}/app/#interview/{iid}")
+        await page.reload()
+        failed = page.locator("#failed")
+        await failed.wait_for()
+        assert "unavailable" in await failed.inner_text()
+        await Shots(tmp_path / "screens").take(page, "failed")
+        await page.get_by_role("button", name="Retry the analysis").click()
+        await page.wait_for_function(
+            "document.getElementById('score-overall').textContent.trim() !== '—'", timeout=30_000
+        )
+        assert await failed.is_hidden()
