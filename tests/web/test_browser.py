@@ -95,6 +95,14 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
             "document.getElementById('final-text').textContent.split(' ').length > 40",
             timeout=90_000,
         )
+        # the network drops under the page: it reconnects and resumes the same session
+        dropped = 0
+        for conn in list(srv.server.server_state.connections):
+            if "WebSocket" in type(conn).__name__:
+                conn.transport.abort()
+                dropped += 1
+        assert dropped == 1
+        await page.get_by_text("Reconnected.").wait_for(timeout=15_000)
         await asyncio.sleep(max(0.0, gt["duration"] - 20))
         await shots.take(page, "interview")
         await page.get_by_role("button", name="End interview").click()
