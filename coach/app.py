@@ -24,6 +24,7 @@ from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviewer.factory import build_followups, interviewer_factory
 from coach.interviews.service import InterviewService, ServiceOptions
+from coach.livekit.tokens import LiveKitConfig
 from coach.services import Services
 from coach.sessions.manager import SessionLimits, SessionManager
 from coach.settings import Settings, load_settings
@@ -91,6 +92,7 @@ def create_app(
             login_limiter=LoginLimiter(attempts=settings.login_attempts_per_minute),
             sessions=sessions,
             interviewer_for=interviewer_factory(followups),
+            livekit=LiveKitConfig.from_settings(settings) if settings.livekit_url else None,
         )
         await interviews.start()
         await sessions.start()

@@ -11,6 +11,7 @@ from coach.api.routes import LoginLimiter
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviews.service import InterviewService
+from coach.livekit.tokens import LiveKitConfig
 from coach.sessions.manager import SessionManager
 from coach.sessions.session import Interviewer
 from coach.settings import Settings
@@ -37,3 +38,4 @@ class Services:
     login_limiter: LoginLimiter
     sessions: SessionManager
     interviewer_for: InterviewerFactory = no_interviewer
+    livekit: LiveKitConfig | None = None

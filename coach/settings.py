@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     livekit_url: str | None = None
     livekit_api_key: str | None = None
     livekit_api_secret: SecretStr | None = None
+    livekit_token_ttl_minutes: float = Field(10.0, gt=0, le=24 * 60)
 
     # Live sessions
     session_grace_seconds: float = Field(60.0, ge=0)

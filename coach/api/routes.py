@@ -25,11 +25,14 @@ from coach.api.schemas import (
     Health,
     InterviewOut,
     InterviewPage,
+    LiveKitToken,
+    LiveKitTokenRequest,
     Me,
     Registered,
     TokenOut,
 )
 from coach.auth.users import EmailTaken
+from coach.livekit.rooms import claim_room
 from coach.store.documents import User
 
 log = logging.getLogger("coach.api")
@@ -213,6 +216,21 @@ async def retry(request: Request) -> Response:
     return _json(Accepted(id=iid, status=found.status), 202)
 
 
+async def livekit_token(request: Request) -> Response:
+    """A LiveKit token for one of the user's rooms (the first to ask for a room owns it)."""
+    user = await current_user(request)
+    body = await _body(request, LiveKitTokenRequest)
+    config = request.app.state.services.livekit
+    if config is None:
+        raise ApiError(
+            503, "livekit_not_configured", "LiveKit is not configured; use stream mode instead"
+        )
+    if not await claim_room(user.id, body.room_name):
+        raise ApiError(403, "room_taken", "this room belongs to another user")
+    token = config.candidate_token(body.room_name, user.id, body.participant_name)
+    return _json(LiveKitToken(token=token, url=config.url))
+
+
 async def health(request: Request) -> Response:
     """Liveness plus a database ping."""
     try:
@@ -264,6 +282,10 @@ ENDPOINTS = [
              responses={200: InterviewOut, 204: None}, errors=(*_AUTH, 404, 503)),
     Endpoint("/api/interviews/{id}/retry", {"post": retry}, "Analyze a failed interview again",
              responses={202: Accepted}, errors=(*_AUTH, 404, 409, 503)),
+    Endpoint("/api/livekit/token", {"post": livekit_token},
+             "A LiveKit token to join one of your rooms with a microphone",
+             body=LiveKitTokenRequest, responses={200: LiveKitToken},
+             errors=(*_AUTH, 400, 403, 413, 422, 503)),
     Endpoint("/api/interviews/{id}/recording", {"get": recording},
              "The interview's audio, Opus in OGG (stream mode); supports Range",
              responses={200: None}, errors=(*_AUTH, 404, 503), media="audio/ogg"),
@@ -299,7 +321,7 @@ def openapi_document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     reasons = {400: "Bad input", 401: "No or bad token", 404: "Not found or not yours",
-               409: "Conflict", 413: "Body too large", 422: "Invalid field",
+               403: "Not yours", 409: "Conflict", 413: "Body too large", 422: "Invalid field",
                429: "Too many attempts", 503: "Database unavailable"}  # fmt: skip
     for e in ENDPOINTS:
         for method in e.methods:

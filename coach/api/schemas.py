@@ -94,3 +94,17 @@ class Health(WireModel):
     """Liveness and readiness."""
 
     status: Literal["ok"]
+
+
+class LiveKitTokenRequest(WireModel):
+    """POST /api/livekit/token body."""
+
+    room_name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    participant_name: str = Field(min_length=1, max_length=128)
+
+
+class LiveKitToken(WireModel):
+    """A token for one room and the server to connect to."""
+
+    token: str
+    url: str

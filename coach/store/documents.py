@@ -96,4 +96,17 @@ class Interview(Document, SessionSummary):
         return out
 
 
-DOCUMENTS: list[type[Document]] = [User, Interview]
+class Room(Document):
+    """A LiveKit room name and the user it belongs to (the first to ask for it)."""
+
+    model_config = _CONFIG
+
+    id: str  # type: ignore[assignment]  # the room name itself: unique by construction
+    user_id: str
+    created_at: dt.datetime = Field(default_factory=now)
+
+    class Settings:
+        name = "rooms"
+
+
+DOCUMENTS: list[type[Document]] = [User, Interview, Room]

@@ -1,0 +1,1 @@
+"""The LiveKit provider family: access tokens, the room audio source, egress recordings."""
