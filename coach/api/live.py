@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from coach.audio.source import AudioLimitError, PushedAudio
+from coach.audio.source import AudioLimitError, AudioSource, PushedAudio
 from coach.interviewer.factory import PlanError
+from coach.livekit.rooms import claim_room
+from coach.livekit.source import LiveKitAudioSource
 from coach.sessions.manager import SessionError, SessionSpec
 from coach.sessions.session import Event, LiveSession
 
@@ -127,7 +129,7 @@ class _Connection:
     def error(self, code: str, message: str) -> None:
         self.link.send({"type": "error", "code": code, "message": message})
 
-    def on_text(self, text: str) -> None:
+    async def on_text(self, text: str) -> None:
         try:
             message = json.loads(text)
         except ValueError:
@@ -138,7 +140,7 @@ class _Connection:
             return
         action = message.get("action")
         if action == "start":
-            self.start(message)
+            await self.start(message)
         elif action == "complete":
             self.complete()
         elif action == "resume":
@@ -146,7 +148,7 @@ class _Connection:
         else:
             self.error("unknown_action", f"unknown action {action!r}; see docs/protocol.md")
 
-    def start(self, message: dict[str, Any]) -> None:
+    async def start(self, message: dict[str, Any]) -> None:
         if self.session is not None:
             self.error("already_started", "this socket already has a session")
             return
@@ -155,19 +157,30 @@ class _Connection:
         except ValidationError as e:
             self.error("bad_start", _first_error(e))
             return
+        manager = self.services.sessions
+        source: AudioSource
         if start.audio is None:
             # LiveKit mode: the server joins the room and listens to the participant.
-            self.error(
-                "livekit_not_configured",
-                "LiveKit mode needs LIVEKIT_URL/API_KEY/API_SECRET on the server; "
-                'send "audio" to stream the microphone over this socket instead',
-            )
-            return
-        manager = self.services.sessions
+            config = self.services.livekit
+            if config is None:
+                self.error(
+                    "livekit_not_configured",
+                    "LiveKit mode needs LIVEKIT_URL/API_KEY/API_SECRET on the server; "
+                    'send "audio" to stream the microphone over this socket instead',
+                )
+                return
+            if not start.roomName or not start.participantIdentity:
+                self.error("bad_start", "LiveKit mode needs roomName and participantIdentity")
+                return
+            if not await claim_room(self.user_id, start.roomName):
+                self.error("room_taken", "this room belongs to another user")
+                return
+            source = LiveKitAudioSource(config, start.roomName, start.participantIdentity)
         try:
-            source = PushedAudio(
-                start.audio.sampleRate, max_frame_bytes=manager.limits.max_frame_bytes
-            )
+            if start.audio is not None:
+                source = PushedAudio(
+                    start.audio.sampleRate, max_frame_bytes=manager.limits.max_frame_bytes
+                )
             interviewer = self.services.interviewer_for(start.plan) if start.plan else None
             self.session = manager.open(
                 SessionSpec(
@@ -176,7 +189,8 @@ class _Connection:
                     participant_identity=start.participantIdentity or self.user_id,
                     source=source,
                     interviewer=interviewer,
-                    record=self.services.settings.record_audio,
+                    # LiveKit mode is recorded by Egress, in the room, when configured
+                    record=self.services.settings.record_audio and start.audio is not None,
                 )
             )
         except (SessionError, AudioLimitError) as e:
@@ -270,7 +284,7 @@ async def live_socket(ws: WebSocket) -> None:
                 if message.get("bytes") is not None:
                     conn.on_audio(message["bytes"])
                 elif message.get("text") is not None:
-                    conn.on_text(message["text"])
+                    await conn.on_text(message["text"])
             except Exception:  # a bug must cost one message, not the interview
                 log.exception("handling a client message failed")
                 conn.error("internal_error", "the server could not handle that message")

@@ -212,24 +212,32 @@ class LiveSession:
 
     async def _pump(self) -> None:
         try:
-            async for frame in self.source:
-                self.frames_in += 1
-                self._samples += len(frame) // 2
-                self._stream.push_audio(frame)
-                if self.recorder is not None:
-                    self.recorder.write(frame)
-                self.accumulator.advance(self.clock)
-                if self.interviewer is not None:
-                    for turn in await self.interviewer.tick(self.clock):
-                        self._ask(turn)
-                if self.clock >= self._max_duration and self.state == "live":
-                    self.error(
-                        "max_duration",
-                        f"sessions may last at most {self._max_duration / 60:g} minutes",
-                    )
-                    self.finish("max_duration")
+            await self._pump_frames()
+        except ProviderError as e:
+            log.error("audio source failed: %s", e, extra={"room": self.room_name})
+            self.error("audio_source_failed", f"the audio stopped: {e}")
+            if self.state == "live":
+                self.finish("audio_source_failed")
         finally:
             self._stream.end_input()
+
+    async def _pump_frames(self) -> None:
+        async for frame in self.source:
+            self.frames_in += 1
+            self._samples += len(frame) // 2
+            self._stream.push_audio(frame)
+            if self.recorder is not None:
+                self.recorder.write(frame)
+            self.accumulator.advance(self.clock)
+            if self.interviewer is not None:
+                for turn in await self.interviewer.tick(self.clock):
+                    self._ask(turn)
+            if self.clock >= self._max_duration and self.state == "live":
+                self.error(
+                    "max_duration",
+                    f"sessions may last at most {self._max_duration / 60:g} minutes",
+                )
+                self.finish("max_duration")
 
     def _ask(self, turn: TurnLike) -> None:
         kind = turn.kind
