@@ -24,6 +24,7 @@ from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviewer.factory import build_followups, interviewer_factory
 from coach.interviews.service import InterviewService, ServiceOptions
+from coach.livekit.egress import EgressRecorder
 from coach.livekit.tokens import LiveKitConfig
 from coach.services import Services
 from coach.sessions.manager import SessionLimits, SessionManager
@@ -81,6 +82,13 @@ def create_app(
             retention_days=settings.recording_retention_days,
         )
         followups = build_followups(settings) if analyzer is None else None
+        livekit = LiveKitConfig.from_settings(settings) if settings.livekit_url else None
+        egress = (
+            EgressRecorder(livekit, settings, interviews)
+            if livekit is not None and settings.livekit_egress_filepath
+            else None
+        )
+        sessions.egress = egress
         app.state.services = Services(
             settings=settings,
             client=client,
@@ -92,7 +100,8 @@ def create_app(
             login_limiter=LoginLimiter(attempts=settings.login_attempts_per_minute),
             sessions=sessions,
             interviewer_for=interviewer_factory(followups),
-            livekit=LiveKitConfig.from_settings(settings) if settings.livekit_url else None,
+            livekit=livekit,
+            egress=egress,
         )
         await interviews.start()
         await sessions.start()
@@ -107,6 +116,8 @@ def create_app(
                 await close_recognizer(live)
             if followups is not None:
                 await followups.aclose()
+            if egress is not None:
+                await egress.aclose()
             if analyzer is None:
                 await chosen.aclose()
             if database is None:

@@ -11,6 +11,7 @@ from coach.api.routes import LoginLimiter
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviews.service import InterviewService
+from coach.livekit.egress import EgressRecorder
 from coach.livekit.tokens import LiveKitConfig
 from coach.sessions.manager import SessionManager
 from coach.sessions.session import Interviewer
@@ -39,3 +40,4 @@ class Services:
     sessions: SessionManager
     interviewer_for: InterviewerFactory = no_interviewer
     livekit: LiveKitConfig | None = None
+    egress: EgressRecorder | None = None

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     livekit_api_key: str | None = None
     livekit_api_secret: SecretStr | None = None
     livekit_token_ttl_minutes: float = Field(10.0, gt=0, le=24 * 60)
+    # Egress recordings of LiveKit interviews: set a file path template to turn them on.
+    # Without S3 settings the file stays where the egress service writes it.
+    livekit_egress_filepath: str | None = None
+    livekit_egress_s3_bucket: str | None = None
+    livekit_egress_s3_region: str | None = None
+    livekit_egress_s3_endpoint: str | None = None
+    livekit_egress_s3_access_key: str | None = None
+    livekit_egress_s3_secret: SecretStr | None = None
 
     # Live sessions
     session_grace_seconds: float = Field(60.0, ge=0)

@@ -17,6 +17,7 @@ from coach.audio.source import AudioLimitError, AudioSource, PushedAudio
 from coach.interviewer.factory import PlanError
 from coach.livekit.rooms import claim_room
 from coach.livekit.source import LiveKitAudioSource
+from coach.providers import ProviderError
 from coach.sessions.manager import SessionError, SessionSpec
 from coach.sessions.session import Event, LiveSession
 
@@ -203,6 +204,13 @@ class _Connection:
             {"type": "ready", "sessionId": self.session.id, "roomName": self.session.room_name}
         )
         self.session.attach(self.link.send)
+        egress = self.services.egress
+        if start.audio is None and egress is not None:
+            try:
+                self.session.egress_id = await egress.start(self.session.room_name)
+            except ProviderError as e:
+                # the interview matters more than its recording: go on without one
+                self.error("recording_unavailable", str(e))
 
     def resume(self, message: dict[str, Any]) -> None:
         if self.session is not None:

@@ -32,6 +32,7 @@ from coach.api.schemas import (
     TokenOut,
 )
 from coach.auth.users import EmailTaken
+from coach.livekit.egress import verify_webhook
 from coach.livekit.rooms import claim_room
 from coach.store.documents import User
 
@@ -231,6 +232,25 @@ async def livekit_token(request: Request) -> Response:
     return _json(LiveKitToken(token=token, url=config.url))
 
 
+async def livekit_webhook(request: Request) -> Response:
+    """LiveKit's webhooks, signed with the API secret; `egress_ended` stores recordings."""
+    services = request.app.state.services
+    config = services.livekit
+    if config is None:
+        raise ApiError(503, "livekit_not_configured", "LiveKit is not configured")
+    raw = await request.body()
+    if len(raw) > services.settings.max_body_bytes:
+        raise ApiError(413, "payload_too_large", "webhook body too large")
+    try:
+        event = verify_webhook(config, raw.decode("utf-8", "replace"), request.headers.get(
+            "authorization", ""))  # fmt: skip
+    except ValueError as e:
+        raise ApiError(401, "bad_signature", str(e)) from e
+    if event.event == "egress_ended" and services.egress is not None:
+        await services.egress.ended(event.egress_info)
+    return Response(status_code=204)
+
+
 async def health(request: Request) -> Response:
     """Liveness plus a database ping."""
     try:
@@ -286,6 +306,9 @@ ENDPOINTS = [
              "A LiveKit token to join one of your rooms with a microphone",
              body=LiveKitTokenRequest, responses={200: LiveKitToken},
              errors=(*_AUTH, 400, 403, 413, 422, 503)),
+    Endpoint("/api/livekit/webhook", {"post": livekit_webhook},
+             "LiveKit webhooks (Authorization: LiveKit's signed token)",
+             responses={204: None}, errors=(401, 413, 503), auth=False),
     Endpoint("/api/interviews/{id}/recording", {"get": recording},
              "The interview's audio, Opus in OGG (stream mode); supports Range",
              responses={200: None}, errors=(*_AUTH, 404, 503), media="audio/ogg"),

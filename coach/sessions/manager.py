@@ -15,6 +15,7 @@ from typing import Any
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.interviews.service import InterviewService
+from coach.livekit.egress import EgressRecorder
 from coach.sessions.journal import Journal, recover
 from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
@@ -83,6 +84,7 @@ class SessionManager:
         self._grace: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self.egress: EgressRecorder | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -271,6 +273,9 @@ class SessionManager:
         interview_id = interview.id
         if isinstance(session.recorder, OpusRecorder):
             await self._keep_recording(session, session.recorder, interview_id)
+        if session.egress_id is not None and self.egress is not None:
+            await self.egress.stop(session.egress_id)
+            await self.egress.link(session.egress_id, interview_id)
         return interview_id
 
     async def _keep_recording(

@@ -128,6 +128,7 @@ class LiveSession:
         self.journal = journal
         self.state: State = "live"
         self.interview_id: str | None = None
+        self.egress_id: str | None = None  # LiveKit mode with Egress recording
         self.analysis_status: str | None = None
         self.finish_reason: str | None = None
         self.frames_in = 0

@@ -109,4 +109,19 @@ class Room(Document):
         name = "rooms"
 
 
-DOCUMENTS: list[type[Document]] = [User, Interview, Room]
+class EgressRecord(Document):
+    """A LiveKit egress: the room it records, then the interview and the file, as they come."""
+
+    model_config = _CONFIG
+
+    id: str  # type: ignore[assignment]  # LiveKit's egress id
+    room_name: str
+    interview_id: str | None = None
+    location: str | None = None
+    created_at: dt.datetime = Field(default_factory=now)
+
+    class Settings:
+        name = "egresses"
+
+
+DOCUMENTS: list[type[Document]] = [User, Interview, Room, EgressRecord]
