@@ -182,7 +182,12 @@ class _Connection:
                 source = PushedAudio(
                     start.audio.sampleRate, max_frame_bytes=manager.limits.max_frame_bytes
                 )
-            interviewer = self.services.interviewer_for(start.plan) if start.plan else None
+            # stream mode: the text interviewer; LiveKit mode: the voice interviewer below
+            interviewer = (
+                self.services.interviewer_for(start.plan)
+                if start.plan and start.audio is not None
+                else None
+            )
             self.session = manager.open(
                 SessionSpec(
                     user_id=self.user_id,
@@ -204,6 +209,8 @@ class _Connection:
             {"type": "ready", "sessionId": self.session.id, "roomName": self.session.room_name}
         )
         self.session.attach(self.link.send)
+        if start.audio is None and start.plan and self.services.livekit is not None:
+            await self._start_voice(start.plan)
         egress = self.services.egress
         if start.audio is None and egress is not None:
             try:
@@ -211,6 +218,28 @@ class _Connection:
             except ProviderError as e:
                 # the interview matters more than its recording: go on without one
                 self.error("recording_unavailable", str(e))
+
+    async def _start_voice(self, raw_plan: dict[str, Any]) -> None:
+        session, config, settings = self.session, self.services.livekit, self.services.settings
+        assert session is not None and config is not None
+        if settings.openai_api_key is None or settings.deepgram_api_key is None:
+            self.error(
+                "interviewer_unavailable",
+                "the voice interviewer needs OPENAI_API_KEY and DEEPGRAM_API_KEY on the server",
+            )
+            return
+        from coach.interviewer.agent import start_voice_interviewer
+        from coach.interviewer.plan import InterviewPlan
+
+        try:
+            plan = InterviewPlan.model_validate(raw_plan)
+            session.voice = await start_voice_interviewer(
+                settings, config.url, config.interviewer_token(session.room_name), plan,
+                on_question=session.interviewer_said,
+            )  # fmt: skip
+        except Exception as e:  # the interview can go on without the AI voice
+            log.error("voice interviewer failed: %s", e, extra={"room": session.room_name})
+            self.error("interviewer_unavailable", f"the voice interviewer could not start: {e}")
 
     def resume(self, message: dict[str, Any]) -> None:
         if self.session is not None:

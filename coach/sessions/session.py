@@ -129,6 +129,7 @@ class LiveSession:
         self.state: State = "live"
         self.interview_id: str | None = None
         self.egress_id: str | None = None  # LiveKit mode with Egress recording
+        self.voice: Any = None  # LiveKit mode: the voice interviewer, closed at the end
         self.analysis_status: str | None = None
         self.finish_reason: str | None = None
         self.frames_in = 0
@@ -239,6 +240,15 @@ class LiveSession:
                     f"sessions may last at most {self._max_duration / 60:g} minutes",
                 )
                 self.finish("max_duration")
+
+    def interviewer_said(self, text: str) -> None:
+        """A line of the LiveKit voice interviewer, heard now: timed as a question."""
+        question = QuestionTiming(text, self.clock)
+        self.accumulator.add_question(question)
+        if self.journal is not None:
+            self.journal.question(question)
+        self.emit({"type": "question", "text": text, "index": -1, "kind": "question",
+                   "closing": False, "askedAt": round(self.clock, 3)})  # fmt: skip
 
     def _ask(self, turn: TurnLike) -> None:
         kind = turn.kind
@@ -377,6 +387,10 @@ class LiveSession:
             self.state = "done"
 
     async def _stop_tasks(self) -> None:
+        if self.voice is not None:
+            voice, self.voice = self.voice, None
+            with contextlib.suppress(Exception):
+                await voice.aclose()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -115,8 +115,13 @@ async def test_livekit_mode_needs_a_room_of_ones_own(tmp_path: Any) -> None:
             assert (await c.of_type("error"))["code"] == "bad_start"
         async with client(srv.ws_url, other) as c:
             # the first to use a room owns it
-            await c.send({"action": "start", "roomName": "room-x", "participantIdentity": "p"})
+            plan = {"role": "Designer", "questions": 2}
+            await c.send({"action": "start", "roomName": "room-x", "participantIdentity": "p",
+                          "plan": plan})  # fmt: skip
             await c.of_type("ready")
+            # no OpenAI/Deepgram keys here: the interview goes on without the AI voice
+            assert (await c.of_type("error"))["code"] == "interviewer_unavailable"
+            assert not [e for e in c.events if e.get("type") == "question"]
         async with client(srv.ws_url, mine) as c:
             await c.send({"action": "start", "roomName": "room-x", "participantIdentity": "p"})
             assert (await c.of_type("error"))["code"] == "room_taken"
