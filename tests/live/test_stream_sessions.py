@@ -365,3 +365,22 @@ async def test_database_down_at_connect_closes_with_try_again(tmp_path: Any) -> 
         finally:
             del users.get
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+
+async def test_recordings_past_their_retention_are_deleted(tmp_path: Any) -> None:
+    import os
+    import time
+
+    app = app_for(tmp_path, recording_retention_days=2)
+    async with serve(app):
+        manager = app.state.services.sessions
+        old, new = manager.recording_path("a" * 32), manager.recording_path("b" * 32)
+        part = manager.recordings_dir / "session-c.ogg.part"
+        for path in (old, new, part):
+            path.write_bytes(b"OggS")
+        three_days_ago = time.time() - 3 * 86400
+        os.utime(old, (three_days_ago, three_days_ago))
+        os.utime(part, (three_days_ago, three_days_ago))
+        assert manager.prune_recordings() == 2
+        assert not old.exists() and not part.exists() and new.exists()
+        assert manager.recording_path("../../etc/passwd").name == "invalid"
