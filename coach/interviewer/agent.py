@@ -45,8 +45,9 @@ def instructions(plan: InterviewPlan, bank: QuestionBank | None = None) -> str:
     bank = bank or load_bank()
     family = bank.family(plan.role)
     length = f"about {plan.minutes:g} minutes" if plan.minutes else "no fixed time"
-    examples = [q for kind in ("behavioural", "technical", "situational")
-                for q in bank.families[family][kind][:2]]  # fmt: skip
+    examples = [q.text for kind in ("behavioural", "technical", "situational")
+                for q in bank.families[family][kind][:2]
+                if plan.seniority in q.seniority]  # fmt: skip
     job = (
         f"\nThe job description, for context (do not read it out):\n{plan.job_description}\n"
         if plan.job_description

@@ -24,12 +24,17 @@ _ORDER: dict[str, tuple[Kind, ...]] = {
 }
 
 
+Seniority = Literal["junior", "mid", "senior"]
+_ALL: tuple[Seniority, ...] = ("junior", "mid", "senior")
+
+
 @dataclass(frozen=True)
 class Question:
-    """A question and the kind it is."""
+    """A question, the kind it is, and the levels it suits."""
 
     text: str
     kind: Kind
+    seniority: tuple[Seniority, ...] = _ALL
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class QuestionBank:
     """Warm-ups, per-family questions, and the closing and nudge lines."""
 
     warmups: tuple[str, ...]
-    families: dict[str, dict[Kind, tuple[str, ...]]]
+    families: dict[str, dict[Kind, tuple[Question, ...]]]
     matches: dict[str, tuple[str, ...]]
     closing: str
     nudge: str
@@ -56,13 +61,17 @@ class QuestionBank:
     def choose(self, plan: InterviewPlan, rng: random.Random) -> tuple[str, list[Question]]:
         """A warm-up and `plan.questions - 1` more, mixing kinds, never repeating one."""
         family = self.family(plan.role)
-        pools: dict[Kind, list[str]] = {}
+        pools: dict[Kind, list[Question]] = {}
         for kind in KINDS:
-            own = list(self.families[family].get(kind, ()))
-            rng.shuffle(own)
-            extra = [q for q in self.families["general"].get(kind, ()) if q not in own]
+            fits = [q for q in self.families[family].get(kind, ()) if plan.seniority in q.seniority]
+            rng.shuffle(fits)
+            extra = [
+                q
+                for q in self.families["general"].get(kind, ())
+                if plan.seniority in q.seniority and q not in fits
+            ]
             rng.shuffle(extra)
-            pools[kind] = own + extra
+            pools[kind] = fits + extra
         order = _ORDER[plan.seniority]
         chosen: list[Question] = []
         k = 0
@@ -70,7 +79,7 @@ class QuestionBank:
             kind = order[k % len(order)]
             k += 1
             if pools[kind]:
-                chosen.append(Question(pools[kind].pop(0), kind))
+                chosen.append(pools[kind].pop(0))
         return rng.choice(self.warmups), chosen
 
 
@@ -80,8 +89,15 @@ def load_bank(language: str = "en") -> QuestionBank:
     raw = json.loads(
         resources.files("coach.interviewer").joinpath(f"questions_{language}.json").read_text()
     )
+    def question(entry: str | dict[str, object], kind: Kind) -> Question:
+        # a plain string suits every level; an object names the levels it suits
+        if isinstance(entry, str):
+            return Question(entry, kind)
+        levels = tuple(str(x) for x in entry.get("seniority", _ALL))  # type: ignore[attr-defined]
+        return Question(str(entry["text"]), kind, levels)  # type: ignore[arg-type]
+
     families = {
-        name: {kind: tuple(body.get(kind, ())) for kind in KINDS}
+        name: {kind: tuple(question(e, kind) for e in body.get(kind, ())) for kind in KINDS}
         for name, body in raw["families"].items()
     }
     matches = {name: tuple(body.get("match", ())) for name, body in raw["families"].items()}

@@ -20,8 +20,8 @@ def test_instructions_follow_the_plan() -> None:
     assert "about 20 minutes" in text and "Forecasting for a grocery chain" in text
     assert "one question at a time" in text and "Never coach" in text
     assert "end_interview" in text
-    data = load_bank().families["data"]["technical"]
-    assert data[0] in text  # examples come from the role's family
+    data = [q.text for q in load_bank().families["data"]["technical"]]
+    assert any(q in text for q in data)  # examples come from the role's family
 
 
 def test_turn_taking_waits_out_thinking_pauses() -> None:

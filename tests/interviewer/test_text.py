@@ -159,8 +159,9 @@ def test_bank_choice_is_deterministic_mixed_and_never_repeats() -> None:
     assert len(texts) == 7 == len(set(texts)) and warmup not in texts
     assert {q.kind for q in rest} == {"behavioural", "technical", "situational"}
     assert rest[0].kind == "technical"  # seniors start with judgement and design
-    data = set(BANK.families["data"]["technical"])
+    data = {q.text for q in BANK.families["data"]["technical"]}
     assert any(q.text in data for q in rest)
+    assert all("senior" in q.seniority for q in rest)
 
 
 @pytest.mark.parametrize(
