@@ -89,6 +89,7 @@ def load_bank(language: str = "en") -> QuestionBank:
     raw = json.loads(
         resources.files("coach.interviewer").joinpath(f"questions_{language}.json").read_text()
     )
+
     def question(entry: str | dict[str, object], kind: Kind) -> Question:
         # a plain string suits every level; an object names the levels it suits
         if isinstance(entry, str):

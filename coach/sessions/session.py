@@ -243,31 +243,21 @@ class LiveSession:
 
     def interviewer_said(self, text: str) -> None:
         """A line of the LiveKit voice interviewer, heard now: timed as a question."""
-        question = QuestionTiming(text, self.clock)
-        self.accumulator.add_question(question)
-        if self.journal is not None:
-            self.journal.question(question)
-        self.emit({"type": "question", "text": text, "index": -1, "kind": "question",
-                   "closing": False, "askedAt": round(self.clock, 3)})  # fmt: skip
+        self._say(text, index=-1, kind="question", closing=False, at=self.clock)
 
     def _ask(self, turn: TurnLike) -> None:
-        kind = turn.kind
+        self._say(turn.text, index=turn.index, kind=turn.kind, closing=turn.closing,
+                  at=turn.asked_at)  # fmt: skip
+
+    def _say(self, text: str, *, index: int, kind: str, closing: bool, at: float) -> None:
         if kind in ("question", "followup"):
             # a nudge or the goodbye is not a question: the wait after it is not latency
-            question = QuestionTiming(turn.text, turn.asked_at)
+            question = QuestionTiming(text, at)
             self.accumulator.add_question(question)
             if self.journal is not None:
                 self.journal.question(question)
-        self.emit(
-            {
-                "type": "question",
-                "text": turn.text,
-                "index": turn.index,
-                "kind": kind,
-                "closing": bool(turn.closing),
-                "askedAt": round(turn.asked_at, 3),
-            }
-        )
+        self.emit({"type": "question", "text": text, "index": index, "kind": kind,
+                   "closing": closing, "askedAt": round(at, 3)})  # fmt: skip
 
     async def _listen(self) -> None:
         try:
