@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,11 +141,6 @@ class SessionManager:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    @property
-    def live_count(self) -> int:
-        """Sessions still listening or finishing."""
-        return len(self._live)
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -341,6 +335,3 @@ class SessionManager:
             if found.status != "processing" or loop.time() >= deadline:
                 self._interviews.forget(interview_id)
                 return found.status
-
-
-RecognizerFactory = Callable[[], StreamingRecognizer]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from coach.audio.source import SAMPLE_RATE, AudioSource
@@ -133,7 +132,6 @@ class LiveSession:
         self.analysis_status: str | None = None
         self.finish_reason: str | None = None
         self.frames_in = 0
-        self.started_wall = time.monotonic()
         self._stream = stream
         self._submit = submit
         self._wait_analysis = wait_analysis
@@ -398,6 +396,3 @@ class LiveSession:
         if self.recorder is not None and self.interview_id is None:
             # not stored: the journal is kept for the next start, and the audio with it
             await asyncio.to_thread(self.recorder.keep)
-
-
-SubmitFn = Callable[[LiveSession, SessionSummary], Awaitable[str]]

@@ -17,7 +17,7 @@ from coach.settings import Settings
 from coach.store.memory import in_process_client
 from coach.stt.scripted import ScriptedRecognizer
 from tests.analysis.sessions import SHARED, truth, truth_words
-from tests.live.server import account, client, pcm, serve, stream
+from tests.live.server import Client, account, client, pcm, serve, stream
 
 
 def settings(tmp_path: Any, **overrides: Any) -> Settings:
@@ -45,6 +45,15 @@ def app_for(tmp_path: Any, name: str = "weakness", db: Any = None, **overrides: 
 
 
 STREAM = {"action": "start", "audio": {"encoding": "linear16", "sampleRate": 16000}}
+
+
+async def speak(c: Client, audio: bytes) -> str:
+    """Start a stream-mode session, send `audio`, wait for a final transcript; the session id."""
+    await c.send(STREAM)
+    session_id = str((await c.of_type("ready"))["sessionId"])
+    await stream(c, audio)
+    await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+    return session_id
 
 
 async def fetch(base: str, token: str, path: str) -> httpx.Response:
@@ -209,10 +218,7 @@ async def test_client_that_never_returns_is_stored_after_the_grace_period(tmp_pa
     async with serve(app_for(tmp_path, session_grace_seconds=0.3)) as srv:
         token = await account(srv.url)
         async with client(srv.ws_url, token) as c:
-            await c.send(STREAM)
-            session_id = (await c.of_type("ready"))["sessionId"]
-            await stream(c, audio)
-            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            session_id = await speak(c, audio)
         for _ in range(100):
             listed = (await fetch(srv.url, token, "/api/interviews")).json()["items"]
             if listed:
@@ -254,10 +260,7 @@ async def test_shutdown_stores_open_sessions_without_waiting_for_analysis(tmp_pa
     async with serve(app) as srv:
         token = await account(srv.url)
         async with client(srv.ws_url, token) as c:
-            await c.send(STREAM)
-            await c.of_type("ready")
-            await stream(c, audio)
-            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            await speak(c, audio)
             # what uvicorn's SIGTERM handler does (handle_exit would re-raise the signal
             # at this test process once the server stopped)
             srv.server.should_exit = True
@@ -279,10 +282,7 @@ async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any
     async with serve(first) as srv:
         token = await account(srv.url)
         async with client(srv.ws_url, token) as c:
-            await c.send(STREAM)
-            await c.of_type("ready")
-            await stream(c, audio)
-            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            await speak(c, audio)
             first.state.services.interviews.submit = down
             await c.send({"action": "complete"})
             err = await c.next(lambda e: e.get("type") == "error")
