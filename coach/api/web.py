@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from starlette.requests import Request
@@ -10,6 +11,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+# Browsers refuse ES modules served as text/plain, which is what a machine whose MIME table
+# lacks .js would send; say it here rather than depend on /etc/mime.types.
+mimetypes.add_type("text/javascript", ".js")
 
 
 async def app_root(request: Request) -> Response:
