@@ -20,6 +20,7 @@ from coach.livekit.source import LiveKitAudioSource
 from coach.providers import ProviderError
 from coach.sessions.manager import SessionError, SessionSpec
 from coach.sessions.session import Event, LiveSession
+from coach.validation import first_error
 
 log = logging.getLogger("coach.api.live")
 
@@ -113,12 +114,6 @@ async def _user_id(ws: WebSocket) -> str | None:
     return str(user_id) if user is not None else None
 
 
-def _first_error(e: ValidationError) -> str:
-    first = e.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "message"
-    return f"{field}: {first['msg']}"
-
-
 class _Connection:
     """The state of one client socket."""
 
@@ -156,7 +151,7 @@ class _Connection:
         try:
             start = StartMessage.model_validate(message)
         except ValidationError as e:
-            self.error("bad_start", _first_error(e))
+            self.error("bad_start", first_error(e, whole="message"))
             return
         manager = self.services.sessions
         source: AudioSource
@@ -249,7 +244,7 @@ class _Connection:
             resume = ResumeMessage.model_validate(message)
             session = self.services.sessions.resume(self.user_id, resume.sessionId)
         except ValidationError as e:
-            self.error("bad_resume", _first_error(e))
+            self.error("bad_resume", first_error(e, whole="message"))
             return
         except SessionError as e:
             self.error(e.code, e.message)

@@ -35,6 +35,7 @@ from coach.auth.users import EmailTaken
 from coach.livekit.egress import verify_webhook
 from coach.livekit.rooms import claim_room
 from coach.store.documents import User
+from coach.validation import first_error
 
 log = logging.getLogger("coach.api")
 
@@ -86,9 +87,7 @@ async def _body(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(422, "validation_error", f"{where}: {first['msg']}") from e
+        raise ApiError(422, "validation_error", first_error(e, whole="body")) from e
 
 
 def _json(model: BaseModel, status: int = 200) -> JSONResponse:

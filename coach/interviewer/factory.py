@@ -12,6 +12,7 @@ from coach.interviewer.followups import OpenAIFollowups
 from coach.interviewer.plan import InterviewPlan
 from coach.interviewer.text import FollowupWriter, TextInterviewer
 from coach.settings import Settings
+from coach.validation import first_error
 
 
 class PlanError(ValueError):
@@ -33,9 +34,7 @@ def interviewer_factory(
         try:
             plan = InterviewPlan.model_validate(raw)
         except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "plan"
-            raise PlanError(f"plan.{where}: {first['msg']}") from e
+            raise PlanError(f"plan.{first_error(e, whole='plan')}") from e
         return TextInterviewer(plan, bank=bank, followups=followups, seed=seed)
 
     return make
