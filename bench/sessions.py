@@ -30,7 +30,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 FRAME_SECONDS = 0.1
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

@@ -1,22 +1,21 @@
-"""SessionSummaries built from the shared fixtures' ground truth, with no speech model."""
+"""SessionSummaries built from the fixtures' ground truth, with no speech model."""
 
 from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 from coach.speech.metrics import summarize
 from coach.speech.summary import SessionSummary
 from coach.speech.words import Silence, Word
+from tests.paths import FIXTURES
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 HESITATIONS = {"um", "uh", "erm", "hmm"}
 
 
 def truth(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SHARED / f"{name}.json").read_text())
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
     return data
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from coach.audio.decode import AudioError, iter_pcm, probe_duration
+from tests.paths import FIXTURES
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-CLIP = SHARED / "project.wav"
+CLIP = FIXTURES / "project.wav"
 
 
 def reencode(src: Path, dst: Path, codec: str, rate: int, layout: str = "mono") -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
-from tests.analysis.sessions import SHARED
+from tests.analysis.sessions import FIXTURES
 from tests.live.server import client, pcm, serve, stream
 from tests.live.test_stream_sessions import STREAM, database, settings
 
@@ -69,7 +69,7 @@ async def test_kill_9_mid_interview_loses_no_heard_words(tmp_path: Path) -> None
         async with client(f"ws://127.0.0.1:{port}/", user["token"]) as ws:
             await ws.send(STREAM)
             await ws.of_type("ready")
-            await stream(ws, pcm(SHARED / "weakness.wav"), pace=0.25)
+            await stream(ws, pcm(FIXTURES / "weakness.wav"), pace=0.25)
             # wait for two utterances to be transcribed, then pull the plug
             await ws.next(lambda e: e.get("type") == "transcript" and e["isFinal"], within=60)
             await ws.next(lambda e: e.get("type") == "transcript" and e["isFinal"], within=60)

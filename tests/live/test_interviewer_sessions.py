@@ -11,7 +11,7 @@ from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from coach.interviewer.bank import load_bank
 from coach.stt.scripted import ScriptedRecognizer
-from tests.analysis.sessions import SHARED, truth, truth_words
+from tests.analysis.sessions import FIXTURES, truth, truth_words
 from tests.live.server import account, client, pcm, serve, stream
 from tests.live.test_stream_sessions import STREAM, database, fetch, settings
 
@@ -26,7 +26,7 @@ async def test_plan_drives_questions_and_the_summary_is_split_per_question(tmp_p
         for w in truth_words(second)
     ]
     gap = np.zeros(int(SILENCE * 16000), dtype="<i2").tobytes()
-    audio = pcm(SHARED / "weakness.wav") + gap + pcm(SHARED / "project.wav") + gap
+    audio = pcm(FIXTURES / "weakness.wav") + gap + pcm(FIXTURES / "project.wav") + gap
     app = create_app(
         settings(tmp_path),
         analyzer=OfflineCoach(),

@@ -11,11 +11,11 @@ import pytest
 
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
-from tests.analysis.sessions import SHARED, truth
+from tests.analysis.sessions import FIXTURES, truth
 from tests.live.server import Client, account, client, pcm, serve, stream
 from tests.live.test_stream_sessions import STREAM, database, fetch, settings
 
-FIXTURES = ["weakness", "project"]
+CLIPS = ["weakness", "project"]
 
 
 def tokens(text: str) -> list[str]:
@@ -34,7 +34,7 @@ def recall(heard: list[str], said: list[str]) -> float:
 
 
 async def practice(url: str, ws_url: str, token: str, name: str) -> tuple[Client, dict[str, Any]]:
-    audio = pcm(SHARED / f"{name}.wav")
+    audio = pcm(FIXTURES / f"{name}.wav")
     async with client(ws_url, token) as c:
         await c.send(STREAM)
         await c.of_type("ready")
@@ -55,9 +55,9 @@ async def test_fixtures_streamed_in_real_time_are_transcribed_and_measured(tmp_p
         token = await account(srv.url)
         # both candidates at once: they share the one Whisper worker
         results = await asyncio.gather(
-            *(practice(srv.url, srv.ws_url, token, name) for name in FIXTURES)
+            *(practice(srv.url, srv.ws_url, token, name) for name in CLIPS)
         )
-    for name, (c, stored) in zip(FIXTURES, results, strict=True):
+    for name, (c, stored) in zip(CLIPS, results, strict=True):
         gt = truth(name)
         said = tokens(gt["transcript"])
         heard = [t for e in c.finals() for t in tokens(e["text"])]

@@ -16,7 +16,7 @@ from coach.audio.decode import probe_duration
 from coach.settings import Settings
 from coach.store.memory import in_process_client
 from coach.stt.scripted import ScriptedRecognizer
-from tests.analysis.sessions import SHARED, truth, truth_words
+from tests.analysis.sessions import FIXTURES, truth, truth_words
 from tests.live.server import Client, account, client, pcm, serve, stream
 
 
@@ -64,7 +64,7 @@ async def fetch(base: str, token: str, path: str) -> httpx.Response:
 @pytest.mark.parametrize("name", ["weakness", "project"])
 async def test_interview_streams_completes_and_is_analyzed(tmp_path: Any, name: str) -> None:
     gt = truth(name)
-    audio = pcm(SHARED / f"{name}.wav")
+    audio = pcm(FIXTURES / f"{name}.wav")
     async with serve(app_for(tmp_path, name)) as srv:
         token = await account(srv.url)
         async with client(srv.ws_url, token) as c:
@@ -151,7 +151,7 @@ async def test_limits_are_named(tmp_path: Any) -> None:
             refused = await second.of_type("error")
             assert refused["code"] == "max_sessions_per_user"
             # three seconds of audio pass the 0.05-minute limit: the session ends itself
-            await stream(first, pcm(SHARED / "weakness.wav")[: 3 * 32000])
+            await stream(first, pcm(FIXTURES / "weakness.wav")[: 3 * 32000])
             limit = await first.of_type("error")
             assert limit["code"] == "max_duration"
             done = await first.of_type("session_complete")
@@ -159,7 +159,7 @@ async def test_limits_are_named(tmp_path: Any) -> None:
 
 
 async def test_resampled_audio_keeps_its_clock(tmp_path: Any) -> None:
-    audio16 = pcm(SHARED / "weakness.wav")
+    audio16 = pcm(FIXTURES / "weakness.wav")
     import numpy as np
 
     x = np.frombuffer(audio16, dtype="<i2").astype(np.float32)
@@ -182,7 +182,7 @@ async def test_resampled_audio_keeps_its_clock(tmp_path: Any) -> None:
 
 async def test_dropped_socket_resumes_without_losing_words(tmp_path: Any) -> None:
     gt = truth("weakness")
-    audio = pcm(SHARED / "weakness.wav")
+    audio = pcm(FIXTURES / "weakness.wav")
     half = len(audio) // 2 // 3200 * 3200
     async with serve(app_for(tmp_path)) as srv:
         token = await account(srv.url)
@@ -214,7 +214,7 @@ async def test_dropped_socket_resumes_without_losing_words(tmp_path: Any) -> Non
 
 async def test_client_that_never_returns_is_stored_after_the_grace_period(tmp_path: Any) -> None:
     gt = truth("weakness")
-    audio = pcm(SHARED / "weakness.wav")
+    audio = pcm(FIXTURES / "weakness.wav")
     async with serve(app_for(tmp_path, session_grace_seconds=0.3)) as srv:
         token = await account(srv.url)
         async with client(srv.ws_url, token) as c:
@@ -250,7 +250,7 @@ class NeverFinishes:
 
 async def test_shutdown_stores_open_sessions_without_waiting_for_analysis(tmp_path: Any) -> None:
     db = database()
-    audio = pcm(SHARED / "weakness.wav")
+    audio = pcm(FIXTURES / "weakness.wav")
     app = create_app(
         settings(tmp_path),
         analyzer=NeverFinishes(),
@@ -276,7 +276,7 @@ async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any
     async def down(*args: Any) -> Any:
         raise ConnectionError("database is down")
 
-    audio = pcm(SHARED / "weakness.wav")
+    audio = pcm(FIXTURES / "weakness.wav")
     db = database()
     first = app_for(tmp_path, db=db)
     async with serve(first) as srv:
@@ -323,7 +323,7 @@ async def test_recognizer_failure_stores_what_was_heard(tmp_path: Any) -> None:
         async with client(srv.ws_url, token) as c:
             await c.send(STREAM)
             await c.of_type("ready")
-            await stream(c, pcm(SHARED / "weakness.wav"))
+            await stream(c, pcm(FIXTURES / "weakness.wav"))
             failed = await c.of_type("error")
             assert failed["code"] == "recognizer_failed" and "key revoked" in failed["message"]
             done = await c.of_type("session_complete")

@@ -8,7 +8,6 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +19,9 @@ from coach.interviews.service import ServiceOptions
 from coach.settings import Settings
 from coach.speech.summary import SessionSummary
 from coach.store.memory import in_process_client
+from tests.paths import FIXTURES
 
-FIXTURE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "weakness.json"
+FIXTURE = FIXTURES / "weakness.json"
 
 
 def _session() -> dict[str, Any]:

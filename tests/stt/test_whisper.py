@@ -12,8 +12,7 @@ import pytest
 from coach.settings import Settings
 from coach.stt.vad import find_silences
 from coach.stt.whisper import LocalWhisper, bare_word
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+from tests.paths import FIXTURES
 
 
 def load(path: Path) -> np.ndarray:
@@ -23,8 +22,8 @@ def load(path: Path) -> np.ndarray:
 
 @pytest.mark.parametrize("name", ["weakness", "project"])
 def test_vad_finds_every_inserted_silence(name: str) -> None:
-    truth = json.loads((SHARED / f"{name}.json").read_text())
-    silences = find_silences(load(SHARED / f"{name}.wav"), 16000, min_silence=1.0)
+    truth = json.loads((FIXTURES / f"{name}.json").read_text())
+    silences = find_silences(load(FIXTURES / f"{name}.wav"), 16000, min_silence=1.0)
     for pause in truth["longPauses"]:
         end = pause["timestamp"] + pause["duration"]
         assert any(abs(s.end - end) <= 0.3 and s.start <= pause["timestamp"] for s in silences)
@@ -46,10 +45,10 @@ def whisper(tmp_path_factory: pytest.TempPathFactory) -> LocalWhisper:
 
 @pytest.mark.slow
 def test_small_blocks_lose_no_words_and_report_progress(whisper: LocalWhisper) -> None:
-    truth = json.loads((SHARED / "weakness.json").read_text())
+    truth = json.loads((FIXTURES / "weakness.json").read_text())
     seen: list[tuple[float, float | None]] = []
     result = whisper.transcribe_file(
-        SHARED / "weakness.wav", on_progress=lambda d, t: seen.append((d, t))
+        FIXTURES / "weakness.wav", on_progress=lambda d, t: seen.append((d, t))
     )
     assert abs(len(result.words) - truth["totalWords"]) <= 0.05 * truth["totalWords"]
     starts = [w.start for w in result.words]
@@ -83,8 +82,8 @@ def default_whisper(tmp_path_factory: pytest.TempPathFactory) -> LocalWhisper:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["weakness", "project"])
 def test_fixture_words_hesitations_and_pauses(default_whisper: LocalWhisper, name: str) -> None:
-    truth = json.loads((SHARED / f"{name}.json").read_text())
-    result = default_whisper.transcribe_file(SHARED / f"{name}.wav")
+    truth = json.loads((FIXTURES / f"{name}.json").read_text())
+    result = default_whisper.transcribe_file(FIXTURES / f"{name}.wav")
     assert abs(len(result.words) - truth["totalWords"]) <= 0.05 * truth["totalWords"]
     # The JSON's "near" is where the sentence holding the hesitation starts, so a hesitation
     # mid-sentence is heard a few seconds later; each heard one may match only one expected.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import wave
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ from coach.stt.scripted import (
     script_from_words,
 )
 from coach.stt.streaming import Recognized, RecognizerEvent, StreamingRecognizer, UtteranceEnd
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 FRAME_SECONDS = 0.02
 
 

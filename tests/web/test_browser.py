@@ -16,7 +16,7 @@ from coach.analysis.feedback import AiAnalysis
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from coach.speech.summary import SessionSummary
-from tests.analysis.sessions import SHARED, truth
+from tests.analysis.sessions import FIXTURES, truth
 from tests.live.server import LiveServer, serve
 from tests.live.test_stream_sessions import database, settings
 
@@ -38,7 +38,7 @@ async def browser(tmp_path: Path) -> AsyncIterator[Any]:
             args=[
                 "--use-fake-device-for-media-stream",
                 "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-audio-capture={SHARED / 'weakness.wav'}",
+                f"--use-file-for-fake-audio-capture={FIXTURES / 'weakness.wav'}",
                 "--autoplay-policy=no-user-gesture-required",
             ],
         )
