@@ -30,6 +30,10 @@ class Filler(WireModel):
     timestamp: float
     context_before: str = ""
     context_after: str = ""
+    source: str = Field(
+        default="recognizer",
+        description="'recognizer' when the words had it, 'audio' when heard from the audio alone",
+    )
 
 
 class Pause(WireModel):
@@ -85,6 +89,32 @@ class QuestionSpan(WireModel):
     response_latency: float | None = None
 
 
+class VocalSegment(WireModel):
+    """Pitch and loudness variation in one pace segment (voiced speech only)."""
+
+    segment_start: float
+    segment_end: float
+    voiced_seconds: float = Field(ge=0)
+    pitch_range_semitones: float | None = Field(
+        default=None, ge=0, description="5th to 95th percentile of f0, in semitones"
+    )
+    pitch_sd_semitones: float | None = Field(default=None, ge=0)
+    loudness_sd_db: float | None = Field(default=None, ge=0)
+
+
+class VocalVariety(WireModel):
+    """How much the voice moves: pitch and loudness variation over the session's speech."""
+
+    pitch_median_hz: float | None = Field(default=None, ge=0)
+    pitch_range_semitones: float | None = Field(
+        default=None, ge=0, description="5th to 95th percentile of f0, in semitones"
+    )
+    pitch_sd_semitones: float | None = Field(default=None, ge=0)
+    loudness_sd_db: float | None = Field(default=None, ge=0)
+    voiced_seconds: float = Field(default=0.0, ge=0)
+    segments: list[VocalSegment] = Field(default_factory=list)
+
+
 class SessionSummary(WireModel):
     """What transcription hands to the interviews service: the seed's fields, then coach's."""
 
@@ -106,3 +136,6 @@ class SessionSummary(WireModel):
     hedges: list[Hedge] = Field(default_factory=list)
     repetitions: list[Repetition] = Field(default_factory=list)
     questions: list[QuestionSpan] = Field(default_factory=list)
+    vocal_variety: VocalVariety | None = Field(
+        default=None, description="pitch and loudness variation, when the audio was analysed"
+    )
