@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -66,8 +67,31 @@ def _clock(seconds: float) -> str:
     return f"{int(m)}:{s:04.1f}"
 
 
+def _timeline_lines(summary: SessionSummary) -> list[str]:
+    """Pace segments, each with its speaking rate; runs of silent segments folded into one."""
+    lines: list[str] = []
+    silent_from: float | None = None
+    for p in summary.pace_timeline:
+        if p.speaking_wpm is None:
+            silent_from = p.segment_start if silent_from is None else silent_from
+            continue
+        if silent_from is not None:
+            lines.append(f"{_clock(silent_from)}-{_clock(p.segment_start)}  little or no speech")
+            silent_from = None
+        lines.append(
+            f"{_clock(p.segment_start)}-{_clock(p.segment_end)}  speaking rate"
+            f" {p.speaking_wpm:.0f} wpm, overall {p.wpm:.0f} wpm"
+        )
+    if silent_from is not None and summary.pace_timeline:
+        end = summary.pace_timeline[-1].segment_end
+        lines.append(f"{_clock(silent_from)}-{_clock(end)}  little or no speech")
+    return lines
+
+
 def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Console) -> None:
-    """Print a readable coaching report."""
+    """Print a readable coaching report; every moment is on one clock (a pause at its start)."""
+    from coach.analysis.findings import is_misheard
+
     console.rule("[bold]Coaching report")
     console.print(
         f"[bold]Overall {analysis.overall_score}/100[/]   "
@@ -76,20 +100,24 @@ def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Consol
     )
     console.print()
     console.print(analysis.summary)
+    if analysis.strengths:
+        console.print()
+        console.print("[bold]Strengths[/]")
+        for line in analysis.strengths:
+            console.print(f"  + {line}")
+    if analysis.weaknesses:
+        console.print()
+        console.print("[bold]To work on[/]")
+        for line in analysis.weaknesses:
+            console.print(f"  - {line}")
     console.print()
     console.print("[bold]Pace[/]")
-    pace = f"  {summary.average_pace:.0f} wpm overall"
+    pace = f"  overall rate (silences included) {summary.average_pace:.0f} wpm"
     if summary.speaking_pace is not None:
-        pace += f", {summary.speaking_pace:.0f} wpm while speaking"
+        pace = f"  speaking rate (long pauses removed) {summary.speaking_pace:.0f} wpm;" + pace[1:]
     console.print(pace)
-    if summary.pace_timeline:
-        console.print(
-            "  "
-            + "  ".join(
-                f"{_clock(p.segment_start)}-{_clock(p.segment_end)} {p.wpm:.0f}"
-                for p in summary.pace_timeline
-            )
-        )
+    for line in _timeline_lines(summary):
+        console.print(f"  {line}")
     console.print(f"  {analysis.pace_analysis}")
     console.print()
     console.print(f"[bold]Fillers ({len(summary.fillers)})[/]")
@@ -102,10 +130,23 @@ def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Consol
         for f in summary.fillers:
             table.add_row(
                 _clock(f.timestamp),
-                f.word,
+                f.word + (" (heard)" if f.source == "audio" else ""),
                 f"…{f.context_before} [bold]{f.word}[/] {f.context_after}…",
             )
         console.print(table)
+    if summary.hedges:
+        console.print()
+        console.print(f"[bold]Hedges ({len(summary.hedges)})[/]")
+        for hedge in summary.hedges:
+            console.print(
+                f"  {_clock(hedge.timestamp)}  …{hedge.context_before} [bold]{hedge.word}[/]"
+                f" {hedge.context_after}…"
+            )
+    if summary.repetitions:
+        console.print()
+        console.print(f"[bold]Repeated words ({len(summary.repetitions)})[/]")
+        for r in summary.repetitions:
+            console.print(f"  {_clock(r.timestamp)}  “{r.word}” {r.count} times in a row")
     console.print()
     console.print(f"[bold]Long pauses ({len(summary.pauses)})[/]")
     for p in summary.pauses:
@@ -113,6 +154,40 @@ def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Consol
     for q in summary.questions:
         if q.response_latency is not None:
             console.print(f"  {q.response_latency:.1f} s before answering “{q.text}”")
+    vv = summary.vocal_variety
+    if vv is not None and vv.pitch_sd_semitones is not None:
+        console.print()
+        console.print("[bold]Vocal variety[/]")
+        console.print(
+            f"  pitch varies {vv.pitch_sd_semitones:.1f} semitones (SD), range"
+            f" {vv.pitch_range_semitones or 0:.1f} st; loudness varies"
+            f" {vv.loudness_sd_db or 0:.1f} dB"
+        )
+        for found in analysis.findings:
+            if found.measure == "pitch_variation" and found.text:
+                console.print(f"  {found.text}")
+    for c in analysis.content:
+        console.print()
+        console.print(f"[bold]Content: “{c.question}”[/] ({c.kind})")
+        if c.star is not None:
+            starts = ", ".join(f"{k} at {_clock(t)}" for k, t in c.star.starts.items())
+            console.print(
+                f"  STAR: {', '.join(c.star.present) or 'none'} present"
+                + (f" ({starts})" if starts else "")
+                + (f"; missing {', '.join(c.star.missing)}" if c.star.missing else "")
+            )
+        if c.relevance is not None:
+            console.print(f"  relevance to the question {c.relevance:.2f}")
+        lo, hi = c.length_guide
+        console.print(f"  {c.length_seconds:.0f} s long (guide {lo:.0f}–{hi:.0f} s)")
+        if c.i_count + c.we_count:
+            console.print(f"  “I” {c.i_count} times, “we” {c.we_count} times")
+        for again in c.repeated_sentences:
+            console.print(f"  said again at {_clock(again.timestamp)}: “{again.text}”")
+        for found in c.findings:
+            if found.text:
+                mark = "+" if found.verdict == "strength" else "-"
+                console.print(f"  {mark} {found.text}")
     if analysis.improvements:
         console.print()
         console.print("[bold]What to improve[/]")
@@ -125,8 +200,18 @@ def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Consol
         for h in analysis.highlights:
             console.print(f"  • {h}")
     console.print()
-    console.print("[bold]Transcript[/]")
-    console.print(summary.transcript or "(no speech found)")
+    console.print("[bold]Transcript[/] (words in [dim]\\[?brackets][/] may be misheard)")
+    if summary.words:
+        console.print(
+            " ".join(
+                f"[dim]\\[?{escape(w.punctuated_word or w.word)}][/]"
+                if is_misheard(w)
+                else escape(w.punctuated_word or w.word)
+                for w in summary.words
+            )
+        )
+    else:
+        console.print(summary.transcript or "(no speech found)")
 
 
 def _coach(settings: Settings, summary: SessionSummary, questions: tuple[str, ...]) -> AiAnalysis:

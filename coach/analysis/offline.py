@@ -7,8 +7,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from coach.analysis.assessment import Assessment, assess, wire_fields
 from coach.analysis.feedback import AiAnalysis, Improvement
-from coach.analysis.scoring import Scores, Thresholds, score
+from coach.analysis.findings import SEEK_LEAD_IN, Verdict
+from coach.analysis.scoring import Scores, Thresholds
 from coach.speech.summary import Filler, SessionSummary, WordOut
 
 
@@ -99,7 +101,7 @@ class OfflineCoach:
 
     def analyze_sync(self, summary: SessionSummary, *, questions: Sequence[str] = ()) -> AiAnalysis:
         """Coach one session without an event loop (the CLI's path)."""
-        s = score(summary, thresholds=self.thresholds)
+        a = assess(summary, questions, thresholds=self.thresholds)
         if summary.total_words == 0:
             return AiAnalysis(
                 overall_score=0,
@@ -113,117 +115,107 @@ class OfflineCoach:
             )
         starts = [w.start for w in summary.words]
         return AiAnalysis(
-            overall_score=s.overall,
-            confidence_score=s.confidence,
-            summary=self._summary(summary, s, questions),
-            pace_analysis=self._pace(summary, s),
-            filler_analysis=self._fillers(summary, s),
-            improvements=self._improvements(summary, s, starts),
+            summary=self._summary(summary, a),
+            pace_analysis=self._pace(summary, a),
+            filler_analysis=self._fillers(summary, a),
+            improvements=self._improvements(summary, a.scores, starts, a),
             highlights=self._highlights(summary),
             analyzer=self.name,
+            seek_lead_in=SEEK_LEAD_IN,
+            **wire_fields(a),  # type: ignore[arg-type]
         )
 
-    def _summary(self, summary: SessionSummary, s: Scores, questions: Sequence[str]) -> str:
+    def _summary(self, summary: SessionSummary, a: Assessment) -> str:
+        s = a.scores
         parts = [
-            f"You spoke {_plural(summary.total_words, 'word')} in {clock(summary.duration)}"
-            f" at {s.pace_wpm:.0f} words per minute while speaking."
+            f"You spoke {_plural(summary.total_words, 'word')} in {clock(summary.duration)};"
+            f" speaking rate {s.pace_wpm:.0f} wpm (long pauses removed),"
+            f" overall rate {summary.average_pace:.0f} wpm (silences included)."
         ]
         if s.substance < 40:
             parts.append(
                 "The words do not hang together as an answer: little of it reads as connected "
                 "sentences, so the delivery scores count for little until the content does."
             )
-        strengths: list[str] = []
-        work: list[str] = []
-        for label, value in (
-            ("your pace", s.pace),
-            ("few fillers", s.fillers),
-            ("steady flow", s.pauses),
-            ("direct wording", s.hedges),
-        ):
-            (strengths if value >= 85 else work if value < 65 else []).append(label)
-        if strengths and s.substance >= 40:
-            parts.append("Strong points: " + ", ".join(strengths) + ".")
-        focus = {
-            "your pace": "pace",
-            "few fillers": "filler words",
-            "steady flow": "long pauses",
-            "direct wording": "hedging",
-        }
-        if work:
-            parts.append("Work on " + " and ".join(focus[w] for w in work) + " first.")
+        # Strengths and weaknesses are the findings' own sentences, drawn from their verdicts.
+        if a.strengths and s.substance >= 40:
+            parts.append("Strong points: " + "; ".join(a.strengths) + ".")
+        if a.weaknesses:
+            parts.append("Work on: " + "; ".join(a.weaknesses) + ".")
         elif s.substance >= 40:
-            parts.append("Nothing in the delivery stands out as a problem; polish the content.")
-        if questions:
-            parts.append(f"Question: “{questions[0]}”.")
+            parts.append("Nothing measured stands out as a problem.")
         return " ".join(parts)
 
-    def _pace(self, summary: SessionSummary, s: Scores) -> str:
+    def _pace(self, summary: SessionSummary, a: Assessment) -> str:
         lo, hi = self.thresholds.pace_band
-        wpm = s.pace_wpm
-        if wpm < lo:
-            verdict = f"slower than the {lo:.0f}–{hi:.0f} wpm range listeners follow most easily"
-        elif wpm > hi:
-            verdict = f"faster than the {lo:.0f}–{hi:.0f} wpm range listeners follow most easily"
-        else:
-            verdict = f"inside the {lo:.0f}–{hi:.0f} wpm range listeners follow most easily"
-        text = f"You averaged {wpm:.0f} wpm while speaking, {verdict}."
-        timeline = [p for p in summary.pace_timeline if p.segment_end - p.segment_start >= 10]
+        rate = next(f for f in a.delivery if f.measure == "speaking_rate")
+        wpm = rate.value
+        side = "inside" if lo <= wpm <= hi else "slower than" if wpm < lo else "faster than"
+        text = (
+            f"Your speaking rate (long pauses removed) was {wpm:.0f} wpm, {side} the"
+            f" {lo:.0f}–{hi:.0f} wpm range listeners follow most easily."
+        )
+        timeline = [
+            p
+            for p in summary.pace_timeline
+            if p.speaking_wpm is not None and p.segment_end - p.segment_start >= 10
+        ]
         if len(timeline) >= 2:
-            fast = max(timeline, key=lambda p: p.wpm)
-            slow = min(timeline, key=lambda p: p.wpm)
-            if fast.wpm - slow.wpm >= 25:
+            fast = max(timeline, key=lambda p: p.speaking_wpm or 0.0)
+            slow = min(timeline, key=lambda p: p.speaking_wpm or 0.0)
+            if (fast.speaking_wpm or 0.0) - (slow.speaking_wpm or 0.0) >= 25:
+                # Told in time order, so the sentence says which way the rate went.
+                first, later = sorted((fast, slow), key=lambda p: p.segment_start)
+                verb = "rose" if later is fast else "fell"
                 text += (
-                    f" Your rate moved from {slow.wpm:.0f} wpm ({clock(slow.segment_start)}–"
-                    f"{clock(slow.segment_end)}) to {fast.wpm:.0f} wpm ({clock(fast.segment_start)}"
-                    f"–{clock(fast.segment_end)})."
+                    f" It {verb} from {first.speaking_wpm:.0f} wpm"
+                    f" ({clock(first.segment_start)}–{clock(first.segment_end)}) to"
+                    f" {later.speaking_wpm:.0f} wpm"
+                    f" ({clock(later.segment_start)}–{clock(later.segment_end)})."
                 )
             else:
                 text += " It stayed steady across the answer."
-        if (
-            summary.average_pace
-            and summary.speaking_pace
-            and summary.speaking_pace - summary.average_pace > 20
-        ):
+        if summary.speaking_pace and summary.speaking_pace - summary.average_pace > 20:
             text += (
-                f" Counting the silences, the overall rate was {summary.average_pace:.0f} wpm:"
+                f" Your overall rate (silences included) was {summary.average_pace:.0f} wpm:"
                 " pauses took a noticeable share of the time."
             )
         return text
 
-    def _fillers(self, summary: SessionSummary, s: Scores) -> str:
+    def _fillers(self, summary: SessionSummary, a: Assessment) -> str:
         n = len(summary.fillers)
         if n == 0:
             return "No filler words: your sentences started and ended cleanly."
-        counts = Counter(f.word for f in summary.fillers)
+        f = next(f for f in a.delivery if f.measure == "fillers_per_minute")
+        counts = Counter(x.word for x in summary.fillers)
         listed = ", ".join(f"“{w}” {_plural(c, 'time')}" for w, c in counts.most_common())
-        text = (
-            f"You used {_plural(n, 'filler')} ({listed}), {s.fillers_per_minute:.1f} per minute"
-            " of speaking."
-        )
-        if s.fillers_per_minute <= 5:
-            text += " That is within the range listeners barely notice."
-        elif s.fillers_per_minute < 12:
+        text = f"You used {_plural(n, 'filler')} ({listed}), {f.value:.1f} per minute of speaking."
+        if f.verdict is Verdict.STRENGTH:
+            text += " That is few enough that listeners barely notice."
+        elif f.verdict is Verdict.FINE:
+            text += " That is within what listeners tolerate; under three a minute is better."
+        elif f.value < 12:
             text += " That is enough for a listener to notice; aim for under five a minute."
         else:
             text += " At this rate they distract from what you say; aim for under five a minute."
         if summary.duration >= 120:
-            first = sum(1 for f in summary.fillers if f.timestamp < 60)
+            first = sum(1 for x in summary.fillers if x.timestamp < 60)
             if first >= max(2, n // 2):
                 text += f" {first} of them came in the first minute, while you were settling in."
         return text
 
     def _improvements(
-        self, summary: SessionSummary, s: Scores, starts: list[float]
+        self, summary: SessionSummary, s: Scores, starts: list[float], a: Assessment
     ) -> list[Improvement]:
-        """At most four, the most pressing first, each anchored at a real word."""
+        """At most four, the most pressing first, each at a real word or a pause's start."""
         found = [
             found
             for found in (
                 self._filler_cluster(summary, s, starts),
                 *self._pace_extremes(summary, starts),
-                self._longest_pause(summary, starts),
+                self._longest_pause(summary),
                 self._hedging(summary, s, starts),
+                *self._content(a, starts),
             )
             if found is not None
         ]
@@ -252,48 +244,55 @@ class OfflineCoach:
         )
 
     def _pace_extremes(self, summary: SessionSummary, starts: list[float]) -> list[_Ranked]:
+        # Judged on each segment's speaking rate: the measure the pace band is about.
         lo, hi = self.thresholds.pace_band
-        timeline = [p for p in summary.pace_timeline if p.segment_end - p.segment_start >= 10]
+        timeline = [
+            p
+            for p in summary.pace_timeline
+            if p.speaking_wpm is not None and p.segment_end - p.segment_start >= 10
+        ]
         if not timeline:
             return []
         found: list[_Ranked] = []
-        fast = max(timeline, key=lambda p: p.wpm)
-        slow = min(timeline, key=lambda p: p.wpm)
+        fast = max(timeline, key=lambda p: p.speaking_wpm or 0.0)
+        slow = min(timeline, key=lambda p: p.speaking_wpm or 0.0)
         span = "From {} to {}"
-        if fast.wpm > hi:
+        fast_wpm, slow_wpm = fast.speaking_wpm or 0.0, slow.speaking_wpm or 0.0
+        if fast_wpm > hi:
             where = span.format(clock(fast.segment_start), clock(fast.segment_end))
             found.append(
                 (
-                    fast.wpm - hi,
+                    fast_wpm - hi,
                     Improvement(
                         title="Slow down here",
                         timestamp=snap(fast.segment_start, starts),
                         description=(
-                            f"{where} you spoke at {fast.wpm:.0f} wpm, above the {hi:.0f} wpm"
-                            " where listeners start to lose detail. Land each key number or"
-                            " result, then breathe."
+                            f"{where} your speaking rate was {fast_wpm:.0f} wpm, above the"
+                            f" {hi:.0f} wpm where listeners start to lose detail. Land each"
+                            " key number or result, then breathe."
                         ),
                     ),
                 )
             )
-        if slow.wpm < lo and slow is not fast:
+        if slow_wpm < lo and slow is not fast:
             where = span.format(clock(slow.segment_start), clock(slow.segment_end))
             found.append(
                 (
-                    lo - slow.wpm,
+                    lo - slow_wpm,
                     Improvement(
                         title="Pick up the pace here",
                         timestamp=snap(slow.segment_start, starts),
                         description=(
-                            f"{where} your rate fell to {slow.wpm:.0f} wpm. Know your next point"
-                            " before you start the sentence, so the words come in one stretch."
+                            f"{where} your speaking rate fell to {slow_wpm:.0f} wpm. Know your"
+                            " next point before you start the sentence, so the words come in"
+                            " one stretch."
                         ),
                     ),
                 )
             )
         return found
 
-    def _longest_pause(self, summary: SessionSummary, starts: list[float]) -> _Ranked | None:
+    def _longest_pause(self, summary: SessionSummary) -> _Ranked | None:
         if not summary.pauses:
             return None
         longest = max(summary.pauses, key=lambda p: p.duration)
@@ -301,8 +300,8 @@ class OfflineCoach:
             longest.duration * 10,
             Improvement(
                 title="Long silence",
-                # The word that ends the silence: where the listener was left waiting.
-                timestamp=snap(longest.timestamp + longest.duration, starts),
+                # One clock: a pause's moment is where its silence starts, everywhere.
+                timestamp=longest.timestamp,
                 description=(
                     f"At {clock(longest.timestamp)} you were silent for"
                     f" {longest.duration:.1f} s ({_plural(len(summary.pauses), 'long pause')}"
@@ -312,8 +311,34 @@ class OfflineCoach:
             ),
         )
 
+    def _content(self, a: Assessment, starts: list[float]) -> list[_Ranked]:
+        out: list[_Ranked] = []
+        titles = {
+            "star_parts": "Complete the story",
+            "result_outcome": "Give the result a number",
+            "relevance": "Answer the question asked",
+            "repeated_sentences": "You repeated yourself",
+            "ownership": "Say what you did",
+        }
+        for c, findings in a.content:
+            for f in findings:
+                if f.verdict is not Verdict.WEAKNESS or f.measure not in titles:
+                    continue
+                moment = f.moment if f.moment is not None else (starts[0] if starts else 0.0)
+                out.append(
+                    (
+                        40.0,
+                        Improvement(
+                            title=titles[f.measure],
+                            timestamp=snap(moment, starts),
+                            description=f"On “{c.question}”: {f.sentence}.",
+                        ),
+                    )
+                )
+        return out
+
     def _hedging(self, summary: SessionSummary, s: Scores, starts: list[float]) -> _Ranked | None:
-        if not summary.hedges or s.hedges >= 85:
+        if len(summary.hedges) / s.minutes <= self.thresholds.hedges_ok_per_minute:
             return None
         h = summary.hedges[0]
         return (

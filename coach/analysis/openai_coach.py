@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable, Sequence
 import openai
 from pydantic import BaseModel, ValidationError
 
+from coach.analysis.assessment import assess, wire_fields
 from coach.analysis.feedback import AiAnalysis, Improvement, QuestionFeedback
 from coach.analysis.offline import OfflineCoach, snap
-from coach.analysis.scoring import score
 from coach.providers import ProviderError, RetryPolicy, call_with_retry
 from coach.settings import Settings
 from coach.speech.summary import SessionSummary
@@ -101,14 +101,23 @@ def build_prompt(summary: SessionSummary, questions: Sequence[str]) -> str:
         lines.append(
             "Hedges: " + ", ".join(f"'{h.word}' at {h.timestamp:.1f} s" for h in summary.hedges)
         )
+    a = assess(summary, questions)
+    lines.append("Findings computed by coach (your words must agree with every verdict):")
+    lines += [
+        f"- {f.label}: {f.value:.2f} {f.unit}, band {f.band.good}, verdict {f.verdict.value}"
+        for f in a.findings
+    ]
     lines.append(
         "Write improvements that each cite a moment by its timestamp, highlights of what went"
-        " well, and one rubric entry per question."
+        " well, and one rubric entry per question. Praise only what a finding calls a strength;"
+        " fault only what it calls a weakness."
     )
     return "\n".join(lines)
 
 
-def validate(answer: ModelAnswer, summary: SessionSummary) -> AiAnalysis:
+def validate(
+    answer: ModelAnswer, summary: SessionSummary, questions: Sequence[str] = ()
+) -> AiAnalysis:
     """Check the model's answer against the session, then score; raise `InvalidAnswer`."""
     starts = [w.start for w in summary.words]
     improvements = []
@@ -137,10 +146,10 @@ def validate(answer: ModelAnswer, summary: SessionSummary) -> AiAnalysis:
                 question=r.question, score=verified, feedback=r.feedback, evidence=r.evidence
             )
         )
-    s = score(summary, rubric=rubric or None)
+    # The numbers, verdicts, strengths and weaknesses are coach's; the model wrote only words.
+    a = assess(summary, questions, rubric=rubric or None)
     return AiAnalysis(
-        overall_score=s.overall,
-        confidence_score=s.confidence,
+        **wire_fields(a),  # type: ignore[arg-type]
         summary=answer.summary,
         pace_analysis=answer.pace_analysis,
         filler_analysis=answer.filler_analysis,
@@ -209,7 +218,7 @@ class OpenAIAnalyzer:
                 answer = await call_with_retry(
                     lambda: self._ask(prompt), self._retry, provider=PROVIDER, sleep=self._sleep
                 )
-                analysis = validate(answer, summary)
+                analysis = validate(answer, summary, questions)
             except (InvalidAnswer, ValidationError, ValueError) as e:
                 problem = str(e).splitlines()[0]
                 log.warning(

@@ -52,6 +52,8 @@ class Thresholds:
     """Tunable scoring curves: (measure, score) points, interpolated linearly."""
 
     pace_band: tuple[float, float] = (120.0, 165.0)
+    # past this many hedges a minute, hedging is a weakness (findings.bands uses the same)
+    hedges_ok_per_minute: float = 2.0
     pace_points: tuple[tuple[float, float], ...] = (
         (60.0, 0.0),
         (100.0, 55.0),

@@ -10,7 +10,7 @@ from typing import Any
 
 from coach.speech.fillers import Match, find_fillers, find_hedges, find_repetitions
 from coach.speech.lexicon import Lexicon, load_lexicon
-from coach.speech.pace import pace_timeline, words_per_minute
+from coach.speech.pace import pace_timeline, speaking_seconds, words_per_minute
 from coach.speech.pauses import long_pauses
 from coach.speech.summary import (
     Filler,
@@ -257,6 +257,9 @@ class SpeechAccumulator:
         if words:
             speaking = max(0.0, words[-1].end - words[0].start - sum(p.duration for p in pauses))
         timeline = pace_timeline(self._mids, end, cfg.segment_seconds)
+        speech = (words[0].start, words[-1].end) if words else (0.0, 0.0)
+        gaps = [(p.start, p.start + p.duration) for p in pauses]
+        talk = [speaking_seconds(s.start, s.end, speech, gaps) for s in timeline]
         return SessionSummary.model_construct(
             transcript=" ".join(w.text for w in words),
             duration=_r(end),
@@ -268,8 +271,10 @@ class SpeechAccumulator:
                     wpm=_r(s.wpm, 1),
                     segment_start=_r(s.start),
                     segment_end=_r(s.end),
+                    # under 3 s of speech, a rate says nothing
+                    speaking_wpm=_r(words_per_minute(s.words, t), 1) if t >= 3.0 else None,
                 )
-                for s in timeline
+                for s, t in zip(timeline, talk, strict=True)
             ],
             fillers=list(self._filler_out),
             pauses=[

@@ -52,3 +52,21 @@ def pace_timeline(
 def words_per_minute(words: int, seconds: float) -> float:
     """`words` over `seconds`, in words per minute; 0 for no time."""
     return words * 60.0 / seconds if seconds > 0 else 0.0
+
+
+def speaking_seconds(
+    start: float,
+    end: float,
+    speech: tuple[float, float],
+    pauses: Sequence[tuple[float, float]],
+) -> float:
+    """Time in [start, end] that lies inside `speech` (first word to last) and outside `pauses`.
+
+    The speaking rate of a segment divides its words by this, so the rate a chart plots is the
+    one the pace band judges (long pauses and the silence before and after removed).
+    """
+    lo, hi = max(start, speech[0]), min(end, speech[1])
+    if hi <= lo:
+        return 0.0
+    silent = sum(max(0.0, min(hi, b) - max(lo, a)) for a, b in pauses)
+    return max(0.0, hi - lo - silent)

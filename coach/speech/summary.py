@@ -15,12 +15,18 @@ class WireModel(BaseModel):
 
 
 class PacePoint(WireModel):
-    """Words per minute in one pace segment; `timestamp` is the segment's start."""
+    """Words per minute in one pace segment; `timestamp` is the segment's start.
+
+    `wpm` is the overall rate (words over the segment's whole length, silences included);
+    `speakingWpm` is the speaking rate (long pauses and the silence around the answer removed),
+    the measure the pace band judges. It is None where the segment holds under 3 s of speech.
+    """
 
     timestamp: float
     wpm: float
     segment_start: float
     segment_end: float
+    speaking_wpm: float | None = None
 
 
 class Filler(WireModel):

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from coach.analysis.offline import OfflineCoach
 from coach.analysis.openai_coach import OpenAIAnalyzer
 from coach.app import create_app
 from coach.providers import ProviderError, RetryPolicy
@@ -73,6 +74,20 @@ async def test_good_answer(fake: FakeOpenAI, make: Make, summary: SessionSummary
     for f in summary.fillers:
         assert f"'{f.word}' at {f.timestamp:.1f} s" in prompt
     assert fake.headers[0]["authorization"] == "Bearer sk-test-made-up"
+
+
+async def test_findings_and_verdicts_are_coachs_and_match_the_offline_coach(
+    fake: FakeOpenAI, make: Make, summary: SessionSummary
+) -> None:
+    fake.replies = [Reply(answer())]
+    report = await make().analyze(summary, questions=[QUESTION])
+    offline = OfflineCoach().analyze_sync(summary, questions=[QUESTION])
+    assert report.strengths == offline.strengths
+    assert report.weaknesses == offline.weaknesses
+    assert report.findings == offline.findings and report.content == offline.content
+    prompt = fake.requests[0]["messages"][1]["content"]
+    for f in offline.findings:
+        assert f"- {f.label}: " in prompt and f"verdict {f.verdict}" in prompt
 
 
 async def test_scores_are_coachs_not_the_models(

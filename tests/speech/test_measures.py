@@ -74,7 +74,13 @@ def test_wire_shape_is_camel_case() -> None:
     dumped = summarize(words_from("Um, so, yes")).model_dump(by_alias=True)
     for key in ("totalWords", "averagePace", "paceTimeline", "transcriptSegments", "speakingPace"):
         assert key in dumped
-    assert set(dumped["fillers"][0]) == {"word", "timestamp", "contextBefore", "contextAfter"}
+    assert set(dumped["fillers"][0]) == {
+        "word",
+        "timestamp",
+        "contextBefore",
+        "contextAfter",
+        "source",
+    }
 
 
 def test_empty_session() -> None:
