@@ -222,7 +222,8 @@ def delivery_findings(
         )
     )
     unsure = misheard(summary.words)
-    clear = 1 - len(unsure) / len(summary.words)
+    # a producer may send counts without the words themselves: then there is nothing to judge
+    clear = 1 - len(unsure) / len(summary.words) if summary.words else 1.0
     out.append(
         _finding(
             "clear_words",

@@ -363,12 +363,22 @@ async function openResults(id, interview) {
   location.hash = `#interview/${id}`;
 }
 
+// Every moment plays from the same lead-in before it (aiAnalysis.seekLeadIn), so the listener
+// hears what led up to it; the moment itself is the one shown everywhere.
+let seekLeadIn = 1.5;
+
 function seek(seconds) {
   const player = $("player");
-  player.currentTime = seconds;
+  player.currentTime = Math.max(0, seconds - seekLeadIn);
   player.dataset.sought = String(seconds);
   player.focus();
+  if (player.src) player.play().catch(() => {});
 }
+
+const FUNCTION_WORDS = new Set(("a about after all also an and any are as at be because been before but " +
+  "by can could did do does for from had has have he her him his how i if in into is it its just me more " +
+  "most my no not of on one or our out so some than that the their them then there these they this " +
+  "those to up us was we were what when where which while who why will with would you your").split(" "));
 
 function seekButton(label, seconds, text) {
   return el("button", { type: "button", class: "seek", dataset: { t: String(seconds) },
@@ -402,7 +412,20 @@ function renderResults(iv) {
   if (iv.status === "failed") $("failed-text").textContent = `The analysis failed: ${iv.error || "unknown error"}.`;
   $("score-overall").textContent = a ? a.overallScore : "—";
   $("score-confidence").textContent = a ? a.confidenceScore : "—";
-  $("score-pace").textContent = `${Math.round(iv.averagePace)} wpm`;
+  if (a && a.seekLeadIn != null) seekLeadIn = a.seekLeadIn;
+  $("score-pace").textContent = `${Math.round(iv.speakingPace ?? iv.averagePace)} wpm`;
+  $("score-pace-overall").textContent = `overall ${Math.round(iv.averagePace)} wpm with silences`;
+  $("strengths").replaceChildren(...((a && a.strengths) || []).map((t) => el("li", {}, t)));
+  $("weaknesses").replaceChildren(...((a && a.weaknesses) || []).map((t) => el("li", {}, t)));
+  $("hedges").replaceChildren(
+    ...(iv.hedges || []).map((h) =>
+      el("li", {}, seekButton(`“${h.word}” ${clock(h.timestamp)}`, h.timestamp, `Hedge “${h.word}”`))),
+    ...(iv.repetitions || []).map((r) =>
+      el("li", {}, seekButton(`“${r.word}” ×${r.count} ${clock(r.timestamp)}`, r.timestamp, `Repeated “${r.word}”`))),
+  );
+  const content = (a && a.content) || [];
+  $("content-section").hidden = !content.length;
+  $("content-list").replaceChildren(...content.map(renderContent));
   $("score-fillers").textContent = String(iv.fillers.length);
   $("summary").textContent = a ? a.summary : "";
   $("pace-analysis").textContent = a ? a.paceAnalysis : "";
@@ -447,6 +470,21 @@ function renderResults(iv) {
   paceChart($("pace-chart"), iv.paceTimeline, PACE_BAND);
 }
 
+function renderContent(c) {
+  const rows = [el("h4", {}, `“${c.question}”`)];
+  if (c.star) {
+    rows.push(el("p", { class: "star" }, `STAR: ${c.star.present.join(", ") || "none"} present` +
+      (c.star.missing.length ? `; missing ${c.star.missing.join(", ")}` : "")));
+  }
+  const facts = [`${Math.round(c.lengthSeconds)} s long (guide ${c.lengthGuide[0]}–${c.lengthGuide[1]} s)`];
+  if (c.relevance != null) facts.push(`relevance ${c.relevance.toFixed(2)}`);
+  if (c.iCount + c.weCount) facts.push(`“I” ${c.iCount}, “we” ${c.weCount}`);
+  rows.push(el("p", {}, facts.join(" · ")));
+  rows.push(el("ul", {}, ...c.findings.filter((f) => f.text).map((f) =>
+    el("li", { class: f.verdict }, (f.verdict === "strength" ? "✓ " : "✗ ") + f.text))));
+  return el("article", {}, ...rows);
+}
+
 function renderTimeline(iv) {
   const fillerAt = new Set();
   const words = iv.words;
@@ -458,8 +496,11 @@ function renderTimeline(iv) {
   }
   const nodes = [];
   words.forEach((w, i) => {
-    const span = el("span", { class: fillerAt.has(i) ? "word filler" : "word",
-      title: clock(w.start), dataset: { t: String(w.start) } }, w.punctuatedWord || w.word);
+    // the same rule as the report: function words need a lower probability to count as unsure
+    const unsure = w.confidence < (FUNCTION_WORDS.has(w.word) ? 0.2 : 0.4);
+    const cls = fillerAt.has(i) ? "word filler" : unsure ? "word misheard" : "word";
+    const span = el("span", { class: cls, title: unsure ? `${clock(w.start)} · possibly misheard` : clock(w.start),
+      dataset: { t: String(w.start) } }, w.punctuatedWord || w.word);
     span.addEventListener("click", () => seek(w.start));
     nodes.push(span, " ");
   });

@@ -18,16 +18,18 @@ function mmss(s) {
   return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, "0")}`;
 }
 
-// One point per pace segment at its middle, the listener-friendly band shaded behind.
-export function paceChart(svg, timeline, band) {
+// One point per pace segment with speech, at its middle: the speaking rate (long pauses removed),
+// which is the measure the shaded listener-friendly band judges.
+export function paceChart(svg, all, band) {
   const [w, h] = [600, 220];
   const box = frame(svg, w, h, { left: 44, right: 12, top: 12, bottom: 28 });
+  const timeline = all.filter((p) => p.speakingWpm != null);
   if (!timeline.length) {
     svg.append(node("text", { x: w / 2, y: h / 2, "text-anchor": "middle" }, "No speech to chart."));
     return;
   }
-  const end = timeline[timeline.length - 1].segmentEnd || 1;
-  const top = Math.max(band[1] + 40, ...timeline.map((p) => p.wpm)) * 1.05;
+  const end = all[all.length - 1].segmentEnd || 1;
+  const top = Math.max(band[1] + 40, ...timeline.map((p) => p.speakingWpm)) * 1.05;
   const x = (t) => box.x0 + ((box.x1 - box.x0) * t) / end;
   const y = (v) => box.y0 - ((box.y0 - box.y1) * v) / top;
   svg.append(node("rect", { x: box.x0, y: y(band[1]), width: box.x1 - box.x0,
@@ -38,13 +40,14 @@ export function paceChart(svg, timeline, band) {
   for (const t of [0, end / 2, end]) {
     svg.append(node("text", { x: x(t), y: h - 8, "text-anchor": "middle", "font-size": 11 }, mmss(t)));
   }
-  const pts = timeline.map((p) => [x((p.segmentStart + p.segmentEnd) / 2), y(p.wpm), p]);
+  const pts = timeline.map((p) => [x((p.segmentStart + p.segmentEnd) / 2), y(p.speakingWpm), p]);
   svg.append(node("polyline", { points: pts.map(([a, b]) => `${a},${b}`).join(" "),
     fill: "none", stroke: "#1f5fbf", "stroke-width": 2 }));
   for (const [a, b, p] of pts) {
     const c = node("circle", { cx: a, cy: b, r: 5, fill: "#1f5fbf", class: "point",
-      "data-wpm": p.wpm, "data-start": p.segmentStart });
-    c.append(node("title", {}, `${mmss(p.segmentStart)}–${mmss(p.segmentEnd)}: ${Math.round(p.wpm)} wpm`));
+      "data-wpm": p.speakingWpm, "data-start": p.segmentStart });
+    c.append(node("title", {}, `${mmss(p.segmentStart)}–${mmss(p.segmentEnd)}: speaking rate ` +
+      `${Math.round(p.speakingWpm)} wpm (overall ${Math.round(p.wpm)} wpm)`));
     svg.append(c);
   }
 }

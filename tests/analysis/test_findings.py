@@ -168,3 +168,10 @@ def test_rate_change_is_told_in_time_order() -> None:
     text = OfflineCoach().analyze_sync(summary).pace_analysis
     assert "fell from" in text, text
     assert text.index("0:00–0:30") < text.index("0:30–1:00"), text
+
+
+def test_a_summary_with_counts_but_no_words_is_still_coached() -> None:
+    summary = summarize([Word("so", 0.1 * k, 0.1 * k + 0.08, 0.9) for k in range(50)], duration=20)
+    bare = summary.model_copy(update={"words": [], "transcript_segments": []})
+    report = OfflineCoach().analyze_sync(bare, questions=["Why this job?"])
+    assert report.overall_score >= 0 and report.content == []

@@ -122,14 +122,24 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         for word in {f["word"] for f in gt["fillers"]}:
             assert any(f"“{word}”" in s for s in shown), (word, shown)
         assert len(shown) == len(stored["fillers"])
-        # clicking a filler moves the player to it
+        # clicking a filler plays from the shared lead-in before it; the moment is the filler's
         target = stored["fillers"][-1]
+        lead = stored["aiAnalysis"]["seekLeadIn"]
         await chips.nth(len(shown) - 1).click()
         current = await page.evaluate("document.getElementById('player').currentTime")
-        assert current == pytest.approx(target["timestamp"], abs=0.05)
-        # one point per pace segment
-        points = await page.locator("#pace-chart circle.point").count()
-        assert points == len(stored["paceTimeline"]) >= 2
+        assert current == pytest.approx(max(0.0, target["timestamp"] - lead), abs=0.3)
+        sought = await page.evaluate("document.getElementById('player').dataset.sought")
+        assert float(sought) == pytest.approx(target["timestamp"])
+        # one point per pace segment with speech, at its speaking rate (what the band judges)
+        spoken = [p for p in stored["paceTimeline"] if p["speakingWpm"] is not None]
+        points = page.locator("#pace-chart circle.point")
+        assert await points.count() == len(spoken) >= 1
+        plotted = [
+            float(await points.nth(i).get_attribute("data-wpm") or 0) for i in range(len(spoken))
+        ]
+        assert plotted == [p["speakingWpm"] for p in spoken]
+        card = await page.locator("#score-pace").inner_text()
+        assert card == f"{round(stored['speakingPace'])} wpm"
         assert await page.locator("#timeline .filler").count() >= len(stored["fillers"])
         assert await page.locator("#score-overall").inner_text() == str(
             stored["aiAnalysis"]["overallScore"]
