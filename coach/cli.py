@@ -297,6 +297,16 @@ def analyze(
         silences=transcription.silences,
         config=config,
     )
+    if summary.total_words:
+        from coach.audio.decode import iter_pcm
+        from coach.audio.prosody import measure
+
+        try:
+            vocal = measure(iter_pcm(file), summary)
+        except (AudioError, RuntimeError) as e:  # the report is still worth having without it
+            err.print(f"vocal variety not measured: {e}")
+        else:
+            summary = summary.model_copy(update={"vocal_variety": vocal})
     analysis = _coach(settings, summary, tuple(question or ()))
 
     if as_json:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
+from coach.audio.prosody import LiveVocalTracker
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.providers import ProviderError
 from coach.sessions.journal import Journal
@@ -115,6 +116,7 @@ class LiveSession:
         metrics_interval: float = 3.0,
         flush_timeout: float = 60.0,
         on_done: Callable[[LiveSession], None] | None = None,
+        track_voice: bool = True,
     ) -> None:
         self.id = session_id
         self.user_id = user_id
@@ -132,6 +134,8 @@ class LiveSession:
         self.analysis_status: str | None = None
         self.finish_reason: str | None = None
         self.frames_in = 0
+        # pitch is tracked as the audio comes, in batches off the loop, for vocal variety
+        self.vocal = LiveVocalTracker(name=f"session[{session_id}]") if track_voice else None
         self._stream = stream
         self._submit = submit
         self._wait_analysis = wait_analysis
@@ -228,6 +232,8 @@ class LiveSession:
             self._stream.push_audio(frame)
             if self.recorder is not None:
                 self.recorder.write(frame)
+            if self.vocal is not None:
+                self.vocal.push(frame)
             self.accumulator.advance(self.clock)
             if self.interviewer is not None:
                 for turn in await self.interviewer.tick(self.clock):
@@ -334,6 +340,8 @@ class LiveSession:
                 self.journal.clock(self.clock)
                 self.journal.close()
             summary = self.accumulator.summary()
+            if self.vocal is not None:
+                summary = await self._with_vocal_variety(summary)
             self.interview_id = await self._submit(self, summary)
         except asyncio.CancelledError:
             raise
@@ -360,6 +368,15 @@ class LiveSession:
             self._report_analysis(self.interview_id), name=f"session-analysis[{self.id}]"
         )
         return self.interview_id
+
+    async def _with_vocal_variety(self, summary: SessionSummary) -> SessionSummary:
+        assert self.vocal is not None
+        try:
+            vv = await self.vocal.finish(summary)
+        except Exception as e:  # a missing measure must never cost the interview
+            log.warning("vocal variety of session %s failed: %s", self.id, e)
+            return summary
+        return summary.model_copy(update={"vocal_variety": vv})
 
     async def _report_analysis(self, interview_id: str) -> None:
         try:
@@ -392,6 +409,8 @@ class LiveSession:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         await self._stop_tasks()
+        if self.vocal is not None:
+            await self.vocal.aclose()
         await self.source.aclose()
         if self.recorder is not None and self.interview_id is None:
             # not stored: the journal is kept for the next start, and the audio with it

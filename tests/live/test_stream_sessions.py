@@ -86,6 +86,9 @@ async def test_interview_streams_completes_and_is_analyzed(tmp_path: Any, name: 
         assert stored["status"] == "completed" and stored["aiAnalysis"]["overallScore"] >= 0
         assert stored["totalWords"] == gt["totalWords"]
         assert stored["roomName"] == ready["roomName"]
+        # vocal variety is measured from the live audio, as in the file path
+        assert stored["vocalVariety"]["voicedSeconds"] > 5
+        assert stored["vocalVariety"]["pitchSdSemitones"] is not None
         spoken = sorted(f["word"] for f in gt["fillers"])
         found = sorted(f["word"] for f in stored["fillers"])
         assert found == spoken
