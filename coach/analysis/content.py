@@ -18,6 +18,7 @@ Pure functions over timed words; no I/O and no model. Words the recognizer was u
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ TOPICS: dict[str, frozenset[str]] = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def lemma(word: str) -> str:
     """A small suffix-stripping lemmatizer: enough to match "disagreed" with "disagree"."""
     w = word.lower().strip(".,!?;:\"'()")
@@ -353,14 +355,35 @@ def repeated_sentences(words: Sequence[WordOut]) -> list[tuple[str, float]]:
     return out
 
 
-def _cue_at(cue: list[str], lems: list[str], raw: list[str], i: int) -> bool:
+Cue = tuple[str, tuple[str, ...]]
+
+
+def _cue_index() -> tuple[dict[str, list[Cue]], dict[str, list[Cue]]]:
+    """Cues keyed by their first word, and those whose first word is a stem (5+ letters) keyed
+    by its first five letters."""
+    exact: dict[str, list[Cue]] = {}
+    stems: dict[str, list[Cue]] = {}
+    for part, cues in STAR_CUES.items():
+        for cue in cues:
+            words = tuple(cue.split())
+            exact.setdefault(words[0], []).append((part, words))
+            if len(words[0]) >= 5:
+                stems.setdefault(words[0][:5], []).append((part, words))
+    return exact, stems
+
+
+_EXACT, _STEMS = _cue_index()
+
+
+def _word_fits(c: str, lem: str, raw: str) -> bool:
+    return c in (lem, raw) or (len(c) >= 5 and lem.startswith(c))
+
+
+def _cue_at(cue: tuple[str, ...], lems: list[str], raw: list[str], i: int) -> bool:
     """Whether the cue's words start at token `i`: whole words, or stems of 5+ letters."""
     if i + len(cue) > len(lems):
         return False
-    return all(
-        c in (lems[i + k], raw[i + k]) or (len(c) >= 5 and lems[i + k].startswith(c))
-        for k, c in enumerate(cue)
-    )
+    return all(_word_fits(c, lems[i + k], raw[i + k]) for k, c in enumerate(cue))
 
 
 def star_parts(words: Sequence[WordOut]) -> list[StarPart]:
@@ -374,8 +397,12 @@ def star_parts(words: Sequence[WordOut]) -> list[StarPart]:
     raw = [w.word.lower().strip(".,!?;:") for w in words]
     firsts: dict[str, float] = {}
     for i in range(len(words)):
-        for part, cues in STAR_CUES.items():
-            if part not in firsts and any(_cue_at(cue.split(), lems, raw, i) for cue in cues):
+        if len(firsts) == len(STAR_CUES):
+            break
+        candidates = [*_EXACT.get(lems[i], ()), *_EXACT.get(raw[i], ())]
+        candidates += _STEMS.get(lems[i][:5], ())
+        for part, cue in candidates:
+            if part not in firsts and _cue_at(cue, lems, raw, i):
                 firsts[part] = words[i].start
     if "result" in firsts and not any(
         p in firsts and firsts[p] < firsts["result"] for p in ("action", "situation")
