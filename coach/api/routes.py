@@ -149,9 +149,16 @@ async def me(request: Request) -> Response:
 async def analyze(request: Request) -> Response:
     """Store an interview as processing and analyze it in the background."""
     user = await current_user(request)
+    key = request.headers.get("idempotency-key")
+    if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+        raise ApiError(400, "bad_idempotency_key", "Idempotency-Key: 1 to 255 printable characters")
     body = await _body(request, AnalyzeRequest)
     interview = await request.app.state.services.interviews.submit(
-        user.id, body.room_name, body.participant_identity, body.session_data
+        user.id,
+        body.room_name,
+        body.participant_identity,
+        body.session_data,
+        idempotency_key=None if key is None else f"client:{key}",
     )
     return _json(Accepted(id=interview.id, status=interview.status), 202)
 

@@ -55,22 +55,33 @@ class InterviewService:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def submit(
-        self, user_id: str, room_name: str, participant_identity: str, summary: SessionSummary
+        self,
+        user_id: str,
+        room_name: str,
+        participant_identity: str,
+        summary: SessionSummary,
+        *,
+        idempotency_key: str | None = None,
     ) -> Interview:
-        """Store a processing interview (idempotent per user/room/participant) and analyze it."""
-        existing = await Interview.find_one(
-            Interview.user_id == user_id,
-            Interview.room_name == room_name,
-            Interview.participant_identity == participant_identity,
-        )
-        if existing is not None:
-            return existing
+        """Store a processing interview and analyze it.
+
+        Idempotent per (user, `idempotency_key`): a retried submission returns the interview the
+        first one stored. Without a key every submission is a new interview, so a second session
+        in the same room is never mistaken for the first.
+        """
+        if idempotency_key is not None:
+            existing = await Interview.find_one(
+                Interview.user_id == user_id, Interview.idempotency_key == idempotency_key
+            )
+            if existing is not None:
+                return existing
         interview = Interview.model_validate(
             {
                 **summary.model_dump(),
                 "user_id": user_id,
                 "room_name": room_name,
                 "participant_identity": participant_identity,
+                "idempotency_key": idempotency_key,
             }
         )
         await interview.insert()

@@ -252,7 +252,11 @@ class SessionManager:
     async def _store(self, session: LiveSession, summary: SessionSummary) -> str:
         try:
             interview = await self._interviews.submit(
-                session.user_id, session.room_name, session.participant_identity, summary
+                session.user_id,
+                session.room_name,
+                session.participant_identity,
+                summary,
+                idempotency_key=f"session:{session.id}",
             )
         except Exception:
             # The database is down: the journal stays on disk and the next start stores it.
@@ -297,7 +301,11 @@ class SessionManager:
                     continue
                 h = found.header
                 interview = await self._interviews.submit(
-                    h["userId"], h["roomName"], h["participantIdentity"], found.summary
+                    h["userId"],
+                    h["roomName"],
+                    h["participantIdentity"],
+                    found.summary,
+                    idempotency_key=f"session:{h['sessionId']}",
                 )
                 interview_id = interview.id
                 part = self.recordings_dir / f"session-{h['sessionId']}.ogg.part"

@@ -67,6 +67,10 @@ class Interview(Document, SessionSummary):
     recording_url: str | None = None
     # when the claim of the process analyzing it runs out; None while unclaimed
     lease_until: dt.datetime | None = None
+    # what makes a retried submission the same interview: "session:<id>" for a live session
+    # (so a crash between storing and clearing its journal cannot store it twice), or a
+    # client's Idempotency-Key; None: every submission is a new interview
+    idempotency_key: str | None = None
 
     class Settings:
         name = "interviews"
@@ -77,6 +81,7 @@ class Interview(Document, SessionSummary):
             IndexModel(
                 [("userId", ASCENDING), ("roomName", ASCENDING), ("participantIdentity", ASCENDING)]
             ),
+            IndexModel([("userId", ASCENDING), ("idempotencyKey", ASCENDING)]),
         ]
 
     def summary(self) -> SessionSummary:

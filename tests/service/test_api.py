@@ -128,8 +128,20 @@ async def test_lifecycle(settings: Settings, store: Database) -> None:
         r = await c.post("/api/interviews/analyze", json=body, headers=h)
         assert r.status_code == 202
         iid = r.json()["id"]
-        again = await c.post("/api/interviews/analyze", json=body, headers=h)
-        assert again.json()["id"] == iid
+        # a second interview in the same room is a new interview, never dropped
+        second = await c.post("/api/interviews/analyze", json=body, headers=h)
+        assert second.status_code == 202 and second.json()["id"] != iid
+        # a retried submission with the same Idempotency-Key is the same interview
+        keyed = {**h, "idempotency-key": "retry-1"}
+        first = await c.post("/api/interviews/analyze", json=body, headers=keyed)
+        retried = await c.post("/api/interviews/analyze", json=body, headers=keyed)
+        assert first.json()["id"] == retried.json()["id"] != iid
+        bad = await c.post(
+            "/api/interviews/analyze", json=body, headers={**h, "idempotency-key": ""}
+        )
+        assert bad.status_code == 400
+        for other in (second.json()["id"], first.json()["id"]):
+            assert (await c.delete(f"/api/interviews/{other}", headers=h)).status_code == 204
         done = await _poll(c, h, iid, "completed")
         assert done["totalWords"] == body["sessionData"]["totalWords"]
         assert done["aiAnalysis"]["summary"] == f"{done['totalWords']} words"
