@@ -113,7 +113,10 @@ async def one_client(
 
     frame = int(FRAME_SECONDS * 16000) * 2
     sent_at: list[float] = []
-    async with connect(f"ws://{base}/?token={token}", max_size=None, max_queue=None) as ws:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with connect(
+        f"ws://{base}/", additional_headers=auth, max_size=None, max_queue=None
+    ) as ws:
         await ws.send(json.dumps({"action": "start", "audio": {"sampleRate": 16000}}))
         ready = json.loads(await ws.recv())
         if ready.get("type") != "ready":

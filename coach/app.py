@@ -14,12 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from coach import access_log
 from coach.analysis.base import Analyzer
 from coach.analysis.factory import build_analyzer
 from coach.api.errors import ApiError, error_response
 from coach.api.live import LIVE_ROUTES
 from coach.api.routes import ROUTES, LoginLimiter
 from coach.api.web import WEB_ROUTES
+from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviewer.factory import build_followups, interviewer_factory
@@ -46,6 +48,8 @@ def create_app(
     recognizer: StreamingRecognizer | None = None,
 ) -> Starlette:
     """The app; tests may inject an analyzer, a (client, db) pair, options and a recognizer."""
+    # whoever serves the app (coach serve, uvicorn, a test), its logs never keep a query string
+    access_log.install()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -99,6 +103,7 @@ def create_app(
             interviews=interviews,
             login_limiter=LoginLimiter(attempts=settings.login_attempts_per_minute),
             sessions=sessions,
+            tickets=TicketBook(),
             interviewer_for=interviewer_factory(followups),
             livekit=livekit,
             egress=egress,

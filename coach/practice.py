@@ -62,9 +62,11 @@ async def stream_recording(
 ) -> Event:
     """Stream `frames` at `speed` times real time, complete, and return the analyzed interview."""
     start_message = {"action": "start", "audio": {"encoding": "linear16", "sampleRate": 16000}}
-    url = f"{server.ws_url}?token={server.token}"
+    headers = {"Authorization": f"Bearer {server.token}"}
     try:
-        async with connect(url, max_size=None, max_queue=None) as ws:
+        async with connect(
+            server.ws_url, additional_headers=headers, max_size=None, max_queue=None
+        ) as ws:
             await ws.send(json.dumps(start_message))
             ended: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from coach.analysis.base import Analyzer
 from coach.api.routes import LoginLimiter
+from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviews.service import InterviewService
@@ -38,6 +39,7 @@ class Services:
     interviews: InterviewService
     login_limiter: LoginLimiter
     sessions: SessionManager
+    tickets: TicketBook
     interviewer_for: InterviewerFactory = no_interviewer
     livekit: LiveKitConfig | None = None
     egress: EgressRecorder | None = None

@@ -96,18 +96,28 @@ class _Link:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-def _token(ws: WebSocket) -> str | None:
+class UrlCredential(Exception):
+    """A long-lived credential was put in the URL; it is refused, never used."""
+
+
+def _bearer(ws: WebSocket) -> str | None:
     header = ws.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
-        return token
-    return ws.query_params.get("token") or None
+    return token if scheme.lower() == "bearer" and token else None
 
 
 async def _user_id(ws: WebSocket) -> str | None:
+    """The signed-in user: a JWT in the Authorization header, or a single-use `?ticket=`."""
     services = ws.app.state.services
-    token = _token(ws)
-    user_id = services.tokens.verify(token) if token else None
+    if "token" in ws.query_params:
+        raise UrlCredential
+    token = _bearer(ws)
+    if token is not None:
+        user_id = services.tokens.verify(token)
+    elif ticket := ws.query_params.get("ticket"):
+        user_id = services.tickets.redeem(ticket)
+    else:
+        user_id = None
     if user_id is None:
         return None
     user = await services.users.get(user_id)
@@ -298,12 +308,18 @@ async def live_socket(ws: WebSocket) -> None:
     await ws.accept()
     try:
         user_id = await _user_id(ws)
+    except UrlCredential:
+        await ws.close(
+            CLOSE_UNAUTHORIZED,
+            "tokens in URLs are refused: use the Authorization header or a ticket",
+        )
+        return
     except Exception as e:  # the user lookup needs the database; say "try again", not a crash
         log.error("cannot check the user of a WebSocket: %s", e)
         await ws.close(CLOSE_TRY_AGAIN, "the database is unavailable; try again shortly")
         return
     if user_id is None:
-        await ws.close(CLOSE_UNAUTHORIZED, "missing, invalid or expired token")
+        await ws.close(CLOSE_UNAUTHORIZED, "missing, invalid or expired token or ticket")
         return
     link = _Link(ws)
     conn = _Connection(ws, user_id, link)

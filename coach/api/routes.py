@@ -29,6 +29,7 @@ from coach.api.schemas import (
     LiveKitTokenRequest,
     Me,
     Registered,
+    TicketOut,
     TokenOut,
 )
 from coach.auth.users import EmailTaken
@@ -133,6 +134,13 @@ async def login(request: Request) -> Response:
     return _json(TokenOut(token=svc.tokens.issue(user.id)))
 
 
+async def ws_ticket(request: Request) -> Response:
+    """A single-use ticket that opens one WebSocket within seconds: no JWT in any URL."""
+    user = await current_user(request)
+    tickets = request.app.state.services.tickets
+    return _json(TicketOut(ticket=tickets.issue(user.id), expires_in=tickets.ttl), 201)
+
+
 async def me(request: Request) -> Response:
     """The current user, or erase them with all their interviews and recordings."""
     user = await current_user(request)
@@ -142,6 +150,7 @@ async def me(request: Request) -> Response:
             svc.sessions.recording_path(interview.id).unlink(missing_ok=True)
         await svc.interviews.delete_all(user.id)
         await svc.users.delete(user.id)
+        svc.tickets.revoke_user(user.id)
         return Response(status_code=204)
     return _json(Me(id=user.id, email=user.email, created_at=user.created_at))
 
@@ -292,6 +301,9 @@ ENDPOINTS = [
     Endpoint("/api/auth/login", {"post": login}, "Sign in",
              body=Credentials, responses={200: TokenOut}, errors=(400, 401, 413, 422, 429, 503),
              auth=False),
+    Endpoint("/api/auth/ws-ticket", {"post": ws_ticket},
+             "A single-use WebSocket ticket for `?ticket=` (browsers cannot send headers)",
+             responses={201: TicketOut}, errors=(*_AUTH, 503)),
     Endpoint("/api/me", {"get": me, "delete": me}, "The signed-in user (DELETE erases all)",
              responses={200: Me, 204: None}, errors=(*_AUTH, 503)),
     Endpoint("/api/interviews/analyze", {"post": analyze},

@@ -27,9 +27,16 @@ class Registered(WireModel):
 
 
 class TokenOut(WireModel):
-    """A bearer token for `Authorization: Bearer …` or the WebSocket's `?token=`."""
+    """A bearer token for `Authorization: Bearer …` (REST, and the WebSocket from apps)."""
 
     token: str
+
+
+class TicketOut(WireModel):
+    """A single-use WebSocket ticket for `?ticket=` (browsers), valid for `expiresIn` seconds."""
+
+    ticket: str
+    expires_in: float
 
 
 class Me(WireModel):

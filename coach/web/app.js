@@ -168,9 +168,12 @@ async function micTest() {
 
 // ---- the interview --------------------------------------------------------------------
 
-function wsUrl() {
+// A browser cannot set headers on a WebSocket, so it opens each socket with a single-use ticket
+// from an authenticated POST: the sign-in token itself never appears in a URL.
+async function wsUrl() {
+  const { ticket } = await api("/api/auth/ws-ticket", { method: "POST" });
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/?token=${encodeURIComponent(state.token)}`;
+  return `${scheme}://${location.host}/?ticket=${encodeURIComponent(ticket)}`;
 }
 
 function speak(text) {
@@ -215,8 +218,21 @@ function sendAudio(pcm) {
   if (ws && ws.readyState === WebSocket.OPEN && state.sessionId && !state.ending) ws.send(pcm);
 }
 
-function connect(first) {
-  const ws = new WebSocket(wsUrl());
+async function connect(first) {
+  let url;
+  try {
+    url = await wsUrl();
+  } catch (e) {
+    if (!state.sessionId) {
+      notice("Could not reach the server. Check your connection and try again.");
+      stopAudio();
+      return show("setup");
+    }
+    // a reconnect that could not get a ticket tries again like a dropped socket
+    state.reconnects += 1;
+    return setTimeout(() => connect(first), 1000 * Math.min(state.reconnects, 5));
+  }
+  const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   state.ws = ws;
   ws.onopen = () => ws.send(JSON.stringify(first));

@@ -85,10 +85,17 @@ class Client:
 
 
 @contextlib.asynccontextmanager
-async def client(url: str, token: str | None, *, header: bool = False) -> AsyncIterator[Client]:
-    """Open a WebSocket to the app, with the token in the query or the header."""
-    headers = {"Authorization": f"Bearer {token}"} if header and token else None
-    target = url if header or token is None else f"{url}?token={token}"
+async def client(
+    url: str, token: str | None, *, ticket: str | None = None, query_token: bool = False
+) -> AsyncIterator[Client]:
+    """Open a WebSocket to the app: the token in the Authorization header (as apps do), or a
+    ticket in the query (as browsers do); `query_token` tries the refused `?token=`."""
+    headers = {"Authorization": f"Bearer {token}"} if token and not query_token else None
+    target = url
+    if ticket is not None:
+        target = f"{url}?ticket={ticket}"
+    elif query_token:
+        target = f"{url}?token={token}"
     # unbounded: a test that stops reading must not stall the close handshake
     async with connect(target, additional_headers=headers, max_size=None, max_queue=None) as ws:
         yield Client(ws)

@@ -118,7 +118,7 @@ async def test_header_auth_and_refusals(tmp_path: Any) -> None:
             with pytest.raises(ConnectionClosed) as closed:
                 await c.ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-        async with client(srv.ws_url, token, header=True) as c:
+        async with client(srv.ws_url, token) as c:
             await c.ws.send(b"\x00\x01" * 100)
             assert (await c.of_type("error"))["code"] == "not_started"
             await c.ws.send("{not json")
