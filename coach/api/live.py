@@ -243,8 +243,12 @@ class _Connection:
                 on_question=session.interviewer_said,
             )  # fmt: skip
         except Exception as e:  # the interview can go on without the AI voice
-            log.error("voice interviewer failed: %s", e, extra={"room": session.room_name})
-            self.error("interviewer_unavailable", f"the voice interviewer could not start: {e}")
+            log.error("voice interviewer of session %s failed: %s", session.id, e)
+            # the client hears what happened, never the internal reason
+            self.error(
+                "interviewer_unavailable",
+                "the voice interviewer could not start; the interview goes on without it",
+            )
 
     def resume(self, message: dict[str, Any]) -> None:
         if self.session is not None:

@@ -270,8 +270,9 @@ async def health(request: Request) -> Response:
     """Liveness plus a database ping."""
     try:
         await request.app.state.services.db.command("ping")
-    except Exception as e:  # any DB failure means not ready
-        raise ApiError(503, "database_unavailable", f"database unreachable: {e}") from e
+    except Exception as e:  # any DB failure means not ready; the reason is for the log only
+        log.error("health check: database unreachable: %s", e)
+        raise ApiError(503, "database_unavailable", "database unreachable") from e
     return _json(Health(status="ok"))
 
 

@@ -21,6 +21,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# Verified when the email is unknown, so a login costs the same either way and timing does not
+# tell which emails have accounts.
+DUMMY_HASH = _hasher.hash("coach: no such account")
+
+
 def verify_password(stored: str, password: str) -> bool:
     """Whether the password matches the stored hash."""
     try:
@@ -53,7 +58,13 @@ class TokenIssuer:
     def verify(self, token: str) -> str | None:
         """The user id in a valid token, else None."""
         try:
-            claims = jwt.decode(token, self._secret, algorithms=["HS256"])
+            # a token without an expiry, an issue time or a subject is not accepted
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                options={"require": ["exp", "iat", "sub"]},
+            )
         except jwt.PyJWTError:
             return None
         sub = claims.get("sub")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pymongo.errors import DuplicateKeyError
 
-from coach.auth.tokens import hash_password, verify_password
+from coach.auth.tokens import DUMMY_HASH, hash_password, verify_password
 from coach.store.documents import User
+
+# argon2 takes ~0.1 s of CPU: it runs in worker threads, a few at a time, so a burst of sign-ups
+# never stalls the event loop that carries live audio.
+HASHING_AT_ONCE = 2
 
 
 class EmailTaken(Exception):
@@ -15,12 +21,23 @@ class EmailTaken(Exception):
 class UserService:
     """The users collection behind the auth routes and the WebSocket."""
 
+    def __init__(self) -> None:
+        self._hashing = asyncio.Semaphore(HASHING_AT_ONCE)
+
+    async def _hash(self, password: str) -> str:
+        async with self._hashing:
+            return await asyncio.to_thread(hash_password, password)
+
+    async def _verify(self, stored: str, password: str) -> bool:
+        async with self._hashing:
+            return await asyncio.to_thread(verify_password, stored, password)
+
     async def register(self, email: str, password: str) -> User:
         """Create an account; raises `EmailTaken`."""
         email = email.lower()
         if await User.find_one(User.email == email) is not None:
             raise EmailTaken(email)
-        user = User(email=email, password_hash=hash_password(password))
+        user = User(email=email, password_hash=await self._hash(password))
         try:
             await user.insert()
         except DuplicateKeyError as e:  # two registrations racing: the unique index decides
@@ -30,9 +47,8 @@ class UserService:
     async def authenticate(self, email: str, password: str) -> User | None:
         """The user with this email and password, or None."""
         user = await User.find_one(User.email == email.lower())
-        if user is None or not verify_password(user.password_hash, password):
-            return None
-        return user
+        matches = await self._verify(user.password_hash if user else DUMMY_HASH, password)
+        return user if user is not None and matches else None
 
     async def get(self, user_id: str) -> User | None:
         """A user by id."""

@@ -218,8 +218,8 @@ class LiveSession:
         try:
             await self._pump_frames()
         except ProviderError as e:
-            log.error("audio source failed: %s", e, extra={"room": self.room_name})
-            self.error("audio_source_failed", f"the audio stopped: {e}")
+            log.error("audio source of session %s failed: %s", self.id, e)
+            self.error("audio_source_failed", "the audio stopped; what was heard is kept")
             if self.state == "live":
                 self.finish("audio_source_failed")
         finally:
@@ -288,8 +288,8 @@ class LiveSession:
                 elif isinstance(event, SpeechStarted) and self.interviewer is not None:
                     self.interviewer.speaking(event.at)
         except ProviderError as e:
-            log.error("recognizer failed: %s", e, extra={"room": self.room_name})
-            self.error("recognizer_failed", f"speech recognition stopped: {e}")
+            log.error("recognizer of session %s failed: %s", self.id, e)
+            self.error("recognizer_failed", "speech recognition stopped; what was heard is kept")
             if self.state == "live":
                 self.finish("recognizer_failed")
         finally:
@@ -346,8 +346,11 @@ class LiveSession:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the client hears why; the registry's spool keeps the data
-            log.exception("finishing the session failed", extra={"room": self.room_name})
-            self.error("finish_failed", f"the interview could not be stored: {e}")
+            log.exception("finishing session %s failed: %s", self.id, e)
+            self.error(
+                "finish_failed",
+                "the interview could not be stored now; it is kept and stored at the next start",
+            )
             self.state = "done"
             if self._on_done is not None:
                 self._on_done(self)

@@ -291,6 +291,8 @@ async def test_database_down_after_start_answers_503_everywhere(
                 r = await c.request(method, path, json=body, headers=h)
                 assert r.status_code == 503, (method, path, r.text)
                 assert r.json()["error"]["code"] == "database_unavailable"
+                # no internal detail (host, driver error) reaches a client
+                assert "invalid" not in r.text and "27017" not in r.text, r.text
         finally:
             await dead.close()
 
@@ -313,3 +315,28 @@ async def test_oversized_body_without_length_is_refused_unread(settings: Setting
         assert r.status_code == 413
         assert "5242880" in r.json()["error"]["message"]
     assert sent < 16 * 1024 * 1024
+
+
+async def test_tokens_must_carry_exp_iat_and_sub(settings: Settings) -> None:
+    import jwt
+
+    app = create_app(
+        settings, analyzer=FakeAnalyzer(), database=(c := in_process_client(), c["coach"])
+    )
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
+    async for c in _client(app):
+        h = await _token(c)
+        user_id = (await c.get("/api/me", headers=h)).json()["id"]
+        now = int(dt.datetime.now(dt.UTC).timestamp())
+        for claims in (
+            {"sub": user_id},
+            {"sub": user_id, "iat": now},
+            {"iat": now, "exp": now + 60},
+        ):
+            forged = jwt.encode(claims, secret, "HS256")
+            r = await c.get("/api/me", headers={"authorization": f"Bearer {forged}"})
+            assert r.status_code == 401, claims
+        full = jwt.encode({"sub": user_id, "iat": now, "exp": now + 60}, secret, "HS256")
+        assert (
+            await c.get("/api/me", headers={"authorization": f"Bearer {full}"})
+        ).status_code == 200
