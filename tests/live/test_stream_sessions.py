@@ -328,7 +328,9 @@ async def test_recognizer_failure_stores_what_was_heard(tmp_path: Any) -> None:
             await c.of_type("ready")
             await stream(c, pcm(FIXTURES / "weakness.wav"))
             failed = await c.of_type("error")
-            assert failed["code"] == "recognizer_failed" and "key revoked" in failed["message"]
+            assert failed["code"] == "recognizer_failed"
+            # the provider's reason stays in the server log, never reaches the client
+            assert "key revoked" not in failed["message"]
             done = await c.of_type("session_complete")
         stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
         assert stored["totalWords"] == sum(1 for w in words if w.end <= cut)
