@@ -397,10 +397,16 @@ def serve(
 
     from coach.app import create_app
 
+    bind, at = host or settings.host, port or settings.port
+    shown = "localhost" if bind in ("127.0.0.1", "0.0.0.0", "::") else bind
+    err.print(
+        f"Practise in your browser at http://{shown}:{at}/app"
+        "  (API under /api, its description at /openapi.json)"
+    )
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=bind,
+        port=at,
         log_level=settings.log_level.lower(),
     )
 

@@ -22,7 +22,14 @@ async def app_root(request: Request) -> Response:
     return RedirectResponse("/app/", status_code=308)
 
 
+async def site_root(request: Request) -> Response:
+    """A browser that opens the server's address lands on the practice page (the WebSocket
+    shares `/`, but only for WebSocket upgrades)."""
+    return RedirectResponse("/app/", status_code=307)
+
+
 WEB_ROUTES = [
+    Route("/", site_root, methods=["GET", "HEAD"]),
     Route("/app", app_root, methods=["GET"]),
     Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="web"),
 ]

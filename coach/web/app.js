@@ -106,6 +106,8 @@ async function authenticate(register) {
 function signOut(message = "") {
   state.token = null;
   sessionStorage.removeItem("coach.token");
+  // nothing typed stays on a shared screen after signing out
+  $("auth-form").reset();
   stopAudio();
   if (state.ws) state.ws.close();
   notice(message, "info");

@@ -66,6 +66,8 @@ async def test_kill_9_mid_interview_loses_no_heard_words(tmp_path: Path) -> None
                 "/api/auth/register", json={"email": "k@example.com", "password": "kill nine!"}
             )
             user = r.json()
+        # the start-up line tells a person where the practice page is
+        assert f"http://localhost:{port}/app" in (tmp_path / "server.log").read_text()
         async with client(f"ws://127.0.0.1:{port}/", user["token"]) as ws:
             await ws.send(STREAM)
             await ws.of_type("ready")

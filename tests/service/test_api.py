@@ -340,3 +340,12 @@ async def test_tokens_must_carry_exp_iat_and_sub(settings: Settings) -> None:
         assert (
             await c.get("/api/me", headers={"authorization": f"Bearer {full}"})
         ).status_code == 200
+
+
+async def test_the_site_root_opens_the_practice_page(settings: Settings) -> None:
+    app = create_app(
+        settings, analyzer=FakeAnalyzer(), database=(c := in_process_client(), c["coach"])
+    )
+    async for c in _client(app):
+        r = await c.get("/")
+        assert r.status_code == 307 and r.headers["location"] == "/app/"
