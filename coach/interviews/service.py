@@ -40,6 +40,9 @@ class InterviewService:
         self.options = options or ServiceOptions()
         self._sem = asyncio.Semaphore(self.options.max_concurrent_analyses)
         self._tasks: set[asyncio.Task[None]] = set()
+        # interviews with an analysis task in this process, queued or running: recovery never
+        # starts a second one for them
+        self._queued: dict[str, asyncio.Task[None]] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._recovery: asyncio.Task[None] | None = None
 
@@ -149,9 +152,13 @@ class InterviewService:
         return Interview.model_validate(raw)
 
     def _spawn(self, interview_id: str) -> None:
+        if interview_id in self._queued:
+            return
         task = asyncio.create_task(self._analyze(interview_id), name=f"analyze-{interview_id}")
         self._tasks.add(task)
+        self._queued[interview_id] = task
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._queued.pop(interview_id, None))
 
     async def _claim(self, interview_id: str) -> Interview | None:
         # One atomic find-and-update: of two processes racing for a job, exactly one gets it.
@@ -189,7 +196,10 @@ class InterviewService:
             await Interview.get_pymongo_collection().update_one(
                 {"_id": interview_id, "status": "processing"}, {"$set": update}
             )
-            self.completion(interview_id).set()
+            # only a waiter's event is set: nobody waiting means nothing to keep
+            waiting = self._done.get(interview_id)
+            if waiting is not None:
+                waiting.set()
 
     async def recover_once(self) -> None:
         """Analyze every processing interview whose lease is absent or expired."""

@@ -332,14 +332,17 @@ class SessionManager:
         done = self._interviews.completion(interview_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._analysis_wait
-        while True:
-            # The event fires when this process analyzes it; another process (after a
-            # restart, or a second replica) only shows up in the database, so look there too.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), 5.0)
-            found = await self._interviews.get(user_id, interview_id)
-            if found is None:
-                return "failed"
-            if found.status != "processing" or loop.time() >= deadline:
-                self._interviews.forget(interview_id)
-                return found.status
+        try:
+            while True:
+                # Registered first, then the database: an analysis that finished before the
+                # event existed shows there, and one finishing from now on sets the event.
+                # Another process (a restart, a second replica) only shows in the database.
+                found = await self._interviews.get(user_id, interview_id)
+                if found is None:
+                    return "failed"
+                if found.status != "processing" or loop.time() >= deadline:
+                    return found.status
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), 5.0)
+        finally:
+            self._interviews.forget(interview_id)

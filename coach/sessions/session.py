@@ -383,7 +383,11 @@ class LiveSession:
 
     async def _report_analysis(self, interview_id: str) -> None:
         try:
-            self.analysis_status = await self._wait_analysis(self.user_id, interview_id)
+            try:
+                self.analysis_status = await self._wait_analysis(self.user_id, interview_id)
+            except Exception as e:  # the interview is stored; the client can still fetch it
+                log.warning("waiting for the analysis of %s failed: %s", interview_id, e)
+                return
             self.emit(
                 {
                     "type": "analysis_complete",

@@ -349,3 +349,33 @@ async def test_the_site_root_opens_the_practice_page(settings: Settings) -> None
     async for c in _client(app):
         r = await c.get("/")
         assert r.status_code == 307 and r.headers["location"] == "/app/"
+
+
+async def test_no_completion_event_is_kept_and_recovery_never_runs_a_job_twice(
+    settings: Settings,
+) -> None:
+    analyzer = FakeAnalyzer(block=True)
+    opts = ServiceOptions(max_concurrent_analyses=1)
+    app = create_app(
+        settings,
+        analyzer=analyzer,
+        database=(c := in_process_client(), c["coach"]),
+        options=opts,
+    )
+    async for c in _client(app):
+        h = await _token(c)
+        svc = app.state.services.interviews
+        body = {"roomName": "r", "participantIdentity": "p", "sessionData": _session()}
+        ids = [
+            (await c.post("/api/interviews/analyze", json=body, headers=h)).json()["id"]
+            for _ in range(5)
+        ]
+        # four wait for the one running; recovery passes must not queue them again
+        for _ in range(3):
+            await svc.recover_once()
+        assert len(svc._tasks) == 5
+        analyzer.release.set()
+        for iid in ids:
+            await _poll(c, h, iid, "completed")
+        assert analyzer.calls == 5
+        assert svc._done == {} and svc._queued == {}
