@@ -88,6 +88,14 @@ def _timeline_lines(summary: SessionSummary) -> list[str]:
     return lines
 
 
+def _listed(console: Console, title: str, mark: str, lines: list[str]) -> None:
+    if lines:
+        console.print()
+        console.print(f"[bold]{title}[/]")
+        for line in lines:
+            console.print(f"  {mark} {line}")
+
+
 def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Console) -> None:
     """Print a readable coaching report; every moment is on one clock (a pause at its start)."""
     from coach.analysis.findings import is_misheard
@@ -100,16 +108,8 @@ def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Consol
     )
     console.print()
     console.print(analysis.summary)
-    if analysis.strengths:
-        console.print()
-        console.print("[bold]Strengths[/]")
-        for line in analysis.strengths:
-            console.print(f"  + {line}")
-    if analysis.weaknesses:
-        console.print()
-        console.print("[bold]To work on[/]")
-        for line in analysis.weaknesses:
-            console.print(f"  - {line}")
+    _listed(console, "Strengths", "+", analysis.strengths)
+    _listed(console, "To work on", "-", analysis.weaknesses)
     console.print()
     console.print("[bold]Pace[/]")
     pace = f"  overall rate (silences included) {summary.average_pace:.0f} wpm"
@@ -194,11 +194,7 @@ def render_report(summary: SessionSummary, analysis: AiAnalysis, console: Consol
         for i, imp in enumerate(analysis.improvements, 1):
             console.print(f"  {i}. [bold]{imp.title}[/] (at {_clock(imp.timestamp)})")
             console.print(f"     {imp.description}")
-    if analysis.highlights:
-        console.print()
-        console.print("[bold]Highlights[/]")
-        for h in analysis.highlights:
-            console.print(f"  • {h}")
+    _listed(console, "Highlights", "•", analysis.highlights)
     console.print()
     console.print("[bold]Transcript[/] (words in [dim]\\[?brackets][/] may be misheard)")
     if summary.words:

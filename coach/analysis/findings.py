@@ -198,7 +198,7 @@ def delivery_findings(
             moment=summary.hedges[0].timestamp if summary.hedges else None,
             strength="direct wording (no hedging)",
             weakness=(
-                f"hedging: {len(summary.hedges)} times ("
+                f"hedging: {len(summary.hedges)} time{'' if len(summary.hedges) == 1 else 's'} ("
                 + ", ".join(sorted({f"“{h.word}”" for h in summary.hedges}))
                 + ")"
             ),
