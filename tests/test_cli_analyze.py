@@ -198,8 +198,11 @@ def test_report_has_the_wire_shape_and_coaching() -> None:
         assert key in rep
     ai = rep["aiAnalysis"]
     assert 0 <= ai["overallScore"] <= 100 and 0 <= ai["confidenceScore"] <= 100
-    starts = {w["start"] for w in rep["words"]}
-    assert ai["improvements"] and all(i["timestamp"] in starts for i in ai["improvements"])
+    # one clock: every improvement is at a word's start or where a long pause's silence starts
+    moments = {w["start"] for w in rep["words"]} | {p["timestamp"] for p in rep["pauses"]}
+    assert ai["improvements"] and all(i["timestamp"] in moments for i in ai["improvements"])
+    assert ai["strengths"] or ai["weaknesses"]
+    assert {f["verdict"] for f in ai["findings"]} <= {"strength", "fine", "weakness"}
 
 
 @pytest.mark.slow

@@ -137,6 +137,8 @@ async def test_unreachable_livekit_ends_the_session_with_a_reason(tmp_path: Any)
             await c.send({"action": "start", "roomName": "room-y", "participantIdentity": "p"})
             await c.of_type("ready")
             failed = await c.of_type("error", within=120)
-            assert failed["code"] == "audio_source_failed" and "room-y" in failed["message"]
+            assert failed["code"] == "audio_source_failed"
+            # the connection error stays in the server log; the client hears what happened
+            assert "audio stopped" in failed["message"]
             done = await c.of_type("session_complete")
             assert done["interviewId"]
