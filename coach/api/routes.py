@@ -32,6 +32,7 @@ from coach.api.schemas import (
     TicketOut,
     TokenOut,
 )
+from coach.auth.passwords import weakness
 from coach.auth.users import EmailTaken
 from coach.livekit.egress import verify_webhook
 from coach.livekit.rooms import claim_room
@@ -115,6 +116,8 @@ async def register(request: Request) -> Response:
     """Create an account and sign it in."""
     creds = await _body(request, Credentials)
     svc = request.app.state.services
+    if (why := weakness(creds.password, creds.email)) is not None:
+        raise ApiError(400, "weak_password", why)
     try:
         user = await svc.users.register(creds.email, creds.password)
     except EmailTaken as e:
@@ -296,7 +299,8 @@ _AUTH = (401,)
 ENDPOINTS = [
     Endpoint("/health", {"get": health}, "Liveness and a database ping",
              responses={200: Health}, errors=(503,), auth=False),
-    Endpoint("/api/auth/register", {"post": register}, "Create an account",
+    Endpoint("/api/auth/register", {"post": register},
+             "Create an account (the 10,000 most common passwords are refused: 400 weak_password)",
              body=Credentials, responses={201: Registered}, errors=(400, 409, 413, 422, 503),
              auth=False),
     Endpoint("/api/auth/login", {"post": login}, "Sign in",

@@ -276,7 +276,7 @@ async def test_database_down_after_start_answers_503_everywhere(
             app.state.services.db = dead["coach"]
             requests = [
                 ("GET", "/health", None),
-                ("POST", "/api/auth/register", {"email": "n@example.com", "password": "12345678"}),
+                ("POST", "/api/auth/register", {"email": "n@example.com", "password": "n0t-comm"}),
                 ("POST", "/api/auth/login", {"email": "a@example.com", "password": "horse123"}),
                 ("GET", "/api/me", None),
                 ("GET", "/api/interviews", None),
@@ -379,3 +379,24 @@ async def test_no_completion_event_is_kept_and_recovery_never_runs_a_job_twice(
             await _poll(c, h, iid, "completed")
         assert analyzer.calls == 5
         assert svc._done == {} and svc._queued == {}
+
+
+async def test_common_passwords_are_refused_with_a_clear_message(settings: Settings) -> None:
+    app = create_app(
+        settings, analyzer=FakeAnalyzer(), database=(c := in_process_client(), c["coach"])
+    )
+    async for c in _client(app):
+        for password in ("password", "12345678", "Qwertyuiop", "dana.smith"):
+            r = await c.post(
+                "/api/auth/register", json={"email": "dana.smith@example.com", "password": password}
+            )
+            assert r.status_code == 400, password
+            assert r.json()["error"]["code"] == "weak_password"
+            assert (
+                "common" in r.json()["error"]["message"] or "email" in r.json()["error"]["message"]
+            )
+        ok = await c.post(
+            "/api/auth/register",
+            json={"email": "dana.smith@example.com", "password": "plum tide ox"},
+        )
+        assert ok.status_code == 201
