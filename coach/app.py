@@ -28,6 +28,7 @@ from coach.interviewer.factory import build_followups, interviewer_factory
 from coach.interviews.service import InterviewService, ServiceOptions
 from coach.livekit.egress import EgressRecorder
 from coach.livekit.tokens import LiveKitConfig
+from coach.private_files import private_dir
 from coach.services import Services
 from coach.sessions.manager import SessionLimits, SessionManager
 from coach.settings import Settings, load_settings
@@ -53,7 +54,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        settings.recordings_path.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        private_dir(settings.recordings_path)
         client, db = database if database is not None else open_database(settings)
         await init_store(db)
         chosen = analyzer if analyzer is not None else build_analyzer(settings)

@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from coach.audio.source import SAMPLE_RATE
+from coach.private_files import private_dir, private_file
 
 log = logging.getLogger("coach.audio.recording")
 
@@ -21,9 +22,10 @@ class OpusRecorder:
     """Encodes audio to `<path>.part` as it comes and renames it to `path` when closed."""
 
     def __init__(self, path: Path, *, bitrate: int = 32_000) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.part = path.with_name(path.name + ".part")
+        # made private before the encoder writes a byte into it
+        private_file(self.part)
         self._container: Any = av.open(str(self.part), "w", format="ogg")
         # Complexity 2 of 10: a third of the CPU of the default at the same size for speech,
         # which is what lets one process record hundreds of sessions at once.
@@ -77,7 +79,7 @@ class OpusRecorder:
         self._container.close()
         self._closed = True
         final = target or self.path
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         self.part.replace(final)
         return final
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from coach.private_files import private_file
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
 from coach.speech.words import QuestionTiming, Word
@@ -25,9 +26,8 @@ class Journal:
     """Appends one session's final words, questions and clock to `<dir>/<session>.jsonl`."""
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._file: IO[str] | None = private_file(path).open("a", encoding="utf-8")
         self._write({"kind": "session", **header})
 
     def _write(self, record: dict[str, Any]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from typing import Any
 
 import httpx
@@ -75,3 +77,31 @@ def test_tickets_expire_and_are_used_once() -> None:
     assert book.redeem(c) is None  # the oldest gives way past the limit
     book.revoke_user("u2")
     assert book.redeem(d) is None and book.redeem(e) == "u3"
+
+
+async def test_files_under_data_dir_are_private_whatever_the_umask(tmp_path: Any) -> None:
+    data = tmp_path / "data"
+    old = os.umask(0o022)  # the usual umask: new files would be world-readable
+    try:
+        async with serve(app_for(data, "weakness")) as srv:
+            token = await account(srv.url)
+            async with client(srv.ws_url, token) as c:
+                await c.send(STREAM)
+                await c.of_type("ready")
+                await stream(c, pcm(FIXTURES / "weakness.wav")[: 4 * 32000])
+                # mid-session: the journal and the growing recording exist already
+                live = [p for p in data.rglob("*") if p.is_file()]
+                assert any(p.suffix == ".jsonl" for p in live), live
+                assert any(p.name.endswith(".part") for p in live), live
+                modes = {p: stat.S_IMODE(p.stat().st_mode) for p in data.rglob("*")}
+                await c.send({"action": "complete"})
+                await c.of_type("analysis_complete", within=30)
+        modes |= {p: stat.S_IMODE(p.stat().st_mode) for p in data.rglob("*")}
+    finally:
+        os.umask(old)
+    # files seen mid-session may be gone (the journal, the .part); each was private while it lived
+    for path, mode in modes.items():
+        assert mode in (0o700, 0o600), (path, oct(mode))
+        if path.exists():
+            assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
