@@ -113,15 +113,13 @@ async def _user_id(ws: WebSocket) -> str | None:
         raise UrlCredential
     token = _bearer(ws)
     if token is not None:
-        user_id = services.tokens.verify(token)
-    elif ticket := ws.query_params.get("ticket"):
+        user = await services.users.bearer(services.tokens.verify(token))
+        return user.id if user is not None else None
+    if ticket := ws.query_params.get("ticket"):
         user_id = services.tickets.redeem(ticket)
-    else:
-        user_id = None
-    if user_id is None:
-        return None
-    user = await services.users.get(user_id)
-    return str(user_id) if user is not None else None
+        found = await services.users.get(user_id) if user_id is not None else None
+        return found.id if found is not None else None
+    return None
 
 
 class _Connection:

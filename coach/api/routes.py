@@ -103,12 +103,12 @@ async def current_user(request: Request) -> User:
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "missing bearer token")
     services = request.app.state.services
-    user_id = services.tokens.verify(token)
-    if user_id is None:
+    claims = services.tokens.verify(token)
+    if claims is None:
         raise ApiError(401, "unauthorized", "invalid or expired token")
-    user: User | None = await services.users.get(user_id)
+    user: User | None = await services.users.bearer(claims)
     if user is None:
-        raise ApiError(401, "unauthorized", "user no longer exists")
+        raise ApiError(401, "unauthorized", "signed out, or the user no longer exists")
     return user
 
 
@@ -122,7 +122,12 @@ async def register(request: Request) -> Response:
         user = await svc.users.register(creds.email, creds.password)
     except EmailTaken as e:
         raise ApiError(409, "email_taken", "an account with this email exists") from e
-    return _json(Registered(id=user.id, email=user.email, token=svc.tokens.issue(user.id)), 201)
+    return _json(
+        Registered(
+            id=user.id, email=user.email, token=svc.tokens.issue(user.id, user.token_version)
+        ),
+        201,
+    )
 
 
 async def login(request: Request) -> Response:
@@ -134,7 +139,16 @@ async def login(request: Request) -> Response:
     user = await svc.users.authenticate(creds.email, creds.password)
     if user is None:
         raise ApiError(401, "bad_credentials", "wrong email or password")
-    return _json(TokenOut(token=svc.tokens.issue(user.id)))
+    return _json(TokenOut(token=svc.tokens.issue(user.id, user.token_version)))
+
+
+async def sign_out_everywhere(request: Request) -> Response:
+    """Revoke every token and ticket of the user; sign in again to get a new token."""
+    user = await current_user(request)
+    svc = request.app.state.services
+    await svc.users.revoke_tokens(user.id)
+    svc.tickets.revoke_user(user.id)
+    return Response(status_code=204)
 
 
 async def ws_ticket(request: Request) -> Response:
@@ -309,6 +323,9 @@ ENDPOINTS = [
     Endpoint("/api/auth/ws-ticket", {"post": ws_ticket},
              "A single-use WebSocket ticket for `?ticket=` (browsers cannot send headers)",
              responses={201: TicketOut}, errors=(*_AUTH, 503)),
+    Endpoint("/api/me/sign-out-everywhere", {"post": sign_out_everywhere},
+             "Revoke every token of the signed-in user (all devices sign in again)",
+             responses={204: None}, errors=(*_AUTH, 503)),
     Endpoint("/api/me", {"get": me, "delete": me}, "The signed-in user (DELETE erases all)",
              responses={200: Me, 204: None}, errors=(*_AUTH, 503)),
     Endpoint("/api/interviews/analyze", {"post": analyze},

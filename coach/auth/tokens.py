@@ -48,15 +48,14 @@ class TokenIssuer:
             self._secret = settings.jwt_secret.get_secret_value()
         self._ttl = dt.timedelta(minutes=settings.jwt_ttl_minutes)
 
-    def issue(self, user_id: str) -> str:
-        """A signed token for this user."""
+    def issue(self, user_id: str, version: int = 0) -> str:
+        """A signed token for this user at their current token version."""
         now = dt.datetime.now(dt.UTC)
-        return jwt.encode(
-            {"sub": user_id, "iat": now, "exp": now + self._ttl}, self._secret, "HS256"
-        )
+        claims = {"sub": user_id, "ver": version, "iat": now, "exp": now + self._ttl}
+        return jwt.encode(claims, self._secret, "HS256")
 
-    def verify(self, token: str) -> str | None:
-        """The user id in a valid token, else None."""
+    def verify(self, token: str) -> tuple[str, int] | None:
+        """The user id and token version in a valid token, else None."""
         try:
             # a token without an expiry, an issue time or a subject is not accepted
             claims = jwt.decode(
@@ -67,5 +66,7 @@ class TokenIssuer:
             )
         except jwt.PyJWTError:
             return None
-        sub = claims.get("sub")
-        return sub if isinstance(sub, str) else None
+        sub, ver = claims.get("sub"), claims.get("ver", 0)
+        if not isinstance(sub, str) or not isinstance(ver, int):
+            return None
+        return sub, ver

@@ -50,6 +50,17 @@ class UserService:
         matches = await self._verify(user.password_hash if user else DUMMY_HASH, password)
         return user if user is not None and matches else None
 
+    async def bearer(self, claims: tuple[str, int] | None) -> User | None:
+        """The user a verified token speaks for, if that token has not been revoked."""
+        if claims is None:
+            return None
+        user = await self.get(claims[0])
+        return user if user is not None and user.token_version == claims[1] else None
+
+    async def revoke_tokens(self, user_id: str) -> None:
+        """Sign out everywhere: every token issued so far stops working."""
+        await User.find(User.id == user_id).update({"$inc": {"tokenVersion": 1}})
+
     async def get(self, user_id: str) -> User | None:
         """A user by id."""
         return await User.get(user_id)

@@ -45,6 +45,8 @@ class User(Document):
     email: str
     password_hash: str
     created_at: dt.datetime = Field(default_factory=now)
+    # in every token as "ver": raising it revokes every token issued before (sign out everywhere)
+    token_version: int = 0
 
     class Settings:
         name = "users"

@@ -400,3 +400,26 @@ async def test_common_passwords_are_refused_with_a_clear_message(settings: Setti
             json={"email": "dana.smith@example.com", "password": "plum tide ox"},
         )
         assert ok.status_code == 201
+
+
+async def test_sign_out_everywhere_revokes_every_earlier_token(settings: Settings) -> None:
+    app = create_app(
+        settings, analyzer=FakeAnalyzer(), database=(c := in_process_client(), c["coach"])
+    )
+    async for c in _client(app):
+        phone = await _token(c)
+        laptop = await _token_again(c)
+        assert (await c.get("/api/me", headers=laptop)).status_code == 200
+        assert (await c.post("/api/me/sign-out-everywhere", headers=phone)).status_code == 204
+        for old in (phone, laptop):
+            assert (await c.get("/api/me", headers=old)).status_code == 401
+            r = await c.post("/api/auth/ws-ticket", headers=old)
+            assert r.status_code == 401
+        fresh = await _token_again(c)
+        assert (await c.get("/api/me", headers=fresh)).status_code == 200
+
+
+async def _token_again(c: httpx.AsyncClient, email: str = "a@example.com") -> dict[str, str]:
+    r = await c.post("/api/auth/login", json={"email": email, "password": "correct horse"})
+    assert r.status_code == 200
+    return {"authorization": f"Bearer {r.json()['token']}"}
