@@ -1,6 +1,6 @@
 // The practice client: sign in, set up, interview over the WebSocket, results, history.
 // It uses only the public API (docs/protocol.md and /openapi.json).
-import { paceChart, trendChart } from "./charts.js";
+import { paceChart, trendChart, whole } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const SCREENS = ["auth", "setup", "interview", "analyzing", "results", "history"];
@@ -318,7 +318,7 @@ function onEvent(event) {
 
 function onMetrics(m) {
   $("stat-time").textContent = clock(m.elapsed);
-  $("stat-wpm").textContent = m.words ? `${Math.round(m.wpm)} wpm` : "— wpm";
+  $("stat-wpm").textContent = m.words ? `${whole(m.wpm)} wpm` : "— wpm";
   $("stat-fillers").textContent = `${m.fillers} filler${m.fillers === 1 ? "" : "s"}`;
   state.recentFillers.push([m.elapsed, m.fillers]);
   while (state.recentFillers.length && state.recentFillers[0][0] < m.elapsed - 30) {
@@ -431,8 +431,8 @@ function renderResults(iv) {
   $("score-overall").textContent = a ? a.overallScore : "—";
   $("score-confidence").textContent = a ? a.confidenceScore : "—";
   if (a && a.seekLeadIn != null) seekLeadIn = a.seekLeadIn;
-  $("score-pace").textContent = `${Math.round(iv.speakingPace ?? iv.averagePace)} wpm`;
-  $("score-pace-overall").textContent = `overall ${Math.round(iv.averagePace)} wpm with silences`;
+  $("score-pace").textContent = `${whole(iv.speakingPace ?? iv.averagePace)} wpm`;
+  $("score-pace-overall").textContent = `overall ${whole(iv.averagePace)} wpm with silences`;
   $("strengths").replaceChildren(...((a && a.strengths) || []).map((t) => el("li", {}, t)));
   $("weaknesses").replaceChildren(...((a && a.weaknesses) || []).map((t) => el("li", {}, t)));
   $("hedges").replaceChildren(
@@ -552,7 +552,7 @@ async function openHistory() {
       const when = new Date(iv.createdAt).toLocaleString();
       const score = iv.aiAnalysis ? `score ${iv.aiAnalysis.overallScore}` : iv.status;
       return el("li", {}, el("button", { type: "button", class: "link",
-        onclick: () => openResults(iv.id, iv) }, `${when} — ${score}, ${Math.round(iv.averagePace)} wpm, ${iv.fillers.length} fillers`));
+        onclick: () => openResults(iv.id, iv) }, `${when} — ${score}, ${whole(iv.averagePace)} wpm, ${iv.fillers.length} fillers`));
     }),
   );
   const scored = items.filter((iv) => iv.aiAnalysis).reverse();

@@ -13,6 +13,13 @@ function frame(svg, width, height, pad) {
   return { x0: pad.left, x1: width - pad.right, y0: height - pad.bottom, y1: pad.top };
 }
 
+// Whole numbers rounded as the server's sentences round them (half to even), so a card never
+// says 179 wpm beside a sentence that says 178.
+export function whole(x) {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 function mmss(s) {
   const t = Math.round(s);
   return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, "0")}`;
@@ -47,7 +54,7 @@ export function paceChart(svg, all, band) {
     const c = node("circle", { cx: a, cy: b, r: 5, fill: "#1f5fbf", class: "point",
       "data-wpm": p.speakingWpm, "data-start": p.segmentStart });
     c.append(node("title", {}, `${mmss(p.segmentStart)}–${mmss(p.segmentEnd)}: speaking rate ` +
-      `${Math.round(p.speakingWpm)} wpm (overall ${Math.round(p.wpm)} wpm)`));
+      `${whole(p.speakingWpm)} wpm (overall ${whole(p.wpm)} wpm)`));
     svg.append(c);
   }
 }

@@ -139,7 +139,14 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         ]
         assert plotted == [p["speakingWpm"] for p in spoken]
         card = await page.locator("#score-pace").inner_text()
-        assert card == f"{round(stored['speakingPace'])} wpm"
+        # the card rounds as the server's sentences do (half to even), whatever the value
+        assert card == f"{stored['speakingPace']:.0f} wpm"
+        halves = [0.5, 1.5, 178.5, 179.5, 178.49, 178.51]
+        rounded = await page.evaluate(
+            "async (xs) => { const m = await import('/app/charts.js'); return xs.map(m.whole); }",
+            halves,
+        )
+        assert rounded == [int(f"{x:.0f}") for x in halves]
         assert await page.locator("#timeline .filler").count() >= len(stored["fillers"])
         assert await page.locator("#score-overall").inner_text() == str(
             stored["aiAnalysis"]["overallScore"]
