@@ -30,11 +30,12 @@ from coach.livekit.egress import EgressRecorder
 from coach.livekit.tokens import LiveKitConfig
 from coach.private_files import private_dir
 from coach.services import Services
+from coach.sessions.final_pass import FinalPass
 from coach.sessions.manager import SessionLimits, SessionManager
 from coach.settings import Settings, load_settings
 from coach.speech.accumulator import SpeechConfig
 from coach.store.database import close_client, init_store, open_database
-from coach.stt.factory import build_recognizer, close_recognizer
+from coach.stt.factory import build_final_pass, build_recognizer, close_recognizer
 from coach.stt.streaming import StreamingRecognizer
 
 log = logging.getLogger("coach.app")
@@ -69,13 +70,16 @@ def create_app(
             ),
         )
         live = recognizer if recognizer is not None else build_recognizer(settings)
+        speech = SpeechConfig(
+            pause_threshold=settings.pause_threshold_seconds,
+            segment_seconds=settings.pace_segment_seconds,
+        )
+        full = build_final_pass(settings, live)
+        final_pass = FinalPass(full, speech) if full is not None else None
         sessions = SessionManager(
             interviews=interviews,
             recognizer=live,
-            speech=SpeechConfig(
-                pause_threshold=settings.pause_threshold_seconds,
-                segment_seconds=settings.pace_segment_seconds,
-            ),
+            speech=speech,
             limits=SessionLimits(
                 max_sessions=settings.max_sessions,
                 max_sessions_per_user=settings.max_sessions_per_user,
@@ -86,6 +90,7 @@ def create_app(
             ),
             recordings_dir=settings.recordings_path,
             retention_days=settings.recording_retention_days,
+            final_pass=final_pass,
         )
         followups = build_followups(settings) if analyzer is None else None
         livekit = LiveKitConfig.from_settings(settings) if settings.livekit_url else None
@@ -118,6 +123,8 @@ def create_app(
             # Open sessions are stored first, so their analyses are queued (and, if this
             # process stops before they run, recovered by the next start).
             await sessions.aclose()
+            if final_pass is not None:
+                await final_pass.aclose()
             await interviews.aclose()
             if recognizer is None:
                 await close_recognizer(live)

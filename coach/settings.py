@@ -53,10 +53,22 @@ class Settings(BaseSettings):
     # Speech-to-text
     deepgram_api_key: SecretStr | None = None
     deepgram_model: str = "nova-3"
+    # The full-accuracy model: `coach analyze` and the final pass over a live session's recording
     whisper_model: str = "base"
+    whisper_device: Literal["cpu", "cuda", "auto"] = "cpu"
     whisper_compute_type: str = "int8"
     whisper_language: str | None = "en"
     whisper_threads: int = Field(0, ge=0)
+    # The live pass, tuned for speed: its own model (WHISPER_MODEL when unset), greedy
+    # decoding, a short endpoint gap, and worker threads sized to the cores (0: automatic)
+    whisper_live_model: str | None = None
+    live_beam_size: int = Field(1, ge=1, le=10)
+    live_endpoint_gap_seconds: float = Field(0.3, ge=0.1, le=2.0)
+    live_whisper_workers: int = Field(0, ge=0, le=16)
+    # When a live session completes, its recording is transcribed again at full accuracy and
+    # that is what gets stored: `auto` for the local recognizer only, `always` (Deepgram too)
+    # or `never`
+    final_pass: Literal["auto", "always", "never"] = "auto"
 
     # Coaching analysis
     openai_api_key: SecretStr | None = None

@@ -35,6 +35,7 @@ class OpusRecorder:
         self._stream.codec_context.bit_rate = bitrate
         self._pts = 0
         self._closed = False
+        self._sealed = False  # finished, still under the `.part` name
         self._carry = bytearray()
         # Sessions that start together would all encode on the same tick; a random first
         # batch spreads that work out instead of stalling the event loop once a second.
@@ -63,13 +64,10 @@ class OpusRecorder:
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
-    def close(self, target: Path | None = None) -> Path | None:
-        """Flush and finish the file, at `target` if given; None when no audio came.
-
-        Closing to `self.part` keeps the unfinished name, for a session not yet stored.
-        """
+    def seal(self) -> Path | None:
+        """Finish the file under its `.part` name so it can be read whole; `close` names it."""
         if self._closed:
-            return None
+            return self.part if self._sealed else None
         self._encode()
         if self._pts == 0:
             self.abort()
@@ -77,7 +75,17 @@ class OpusRecorder:
         for packet in self._stream.encode(None):
             self._container.mux(packet)
         self._container.close()
-        self._closed = True
+        self._closed = self._sealed = True
+        return self.part
+
+    def close(self, target: Path | None = None) -> Path | None:
+        """Flush and finish the file, at `target` if given; None when no audio came.
+
+        Closing to `self.part` keeps the unfinished name, for a session not yet stored.
+        """
+        if self.seal() is None:
+            return None
+        self._sealed = False
         final = target or self.path
         private_dir(final.parent)
         self.part.replace(final)

@@ -15,6 +15,7 @@ from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.interviews.service import InterviewService
 from coach.livekit.egress import EgressRecorder
+from coach.sessions.final_pass import FinalPass
 from coach.sessions.journal import Journal, recover
 from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
@@ -69,6 +70,7 @@ class SessionManager:
         recordings_dir: Path,
         retention_days: float = 30.0,
         analysis_wait_seconds: float = 600.0,
+        final_pass: FinalPass | None = None,
     ) -> None:
         self.retention_seconds = retention_days * 86400
         self._interviews = interviews
@@ -78,6 +80,7 @@ class SessionManager:
         self.recordings_dir = recordings_dir
         self._journals = recordings_dir / "journal"
         self._analysis_wait = analysis_wait_seconds
+        self.final_pass = final_pass
         self._live: dict[str, LiveSession] = {}
         self._ended: dict[str, LiveSession] = {}
         self._grace: dict[str, asyncio.Task[None]] = {}
@@ -195,6 +198,7 @@ class SessionManager:
             max_duration=lim.max_duration_seconds,
             metrics_interval=lim.metrics_interval_seconds,
             on_done=self._stored,
+            final_pass=self.final_pass,
         )
         self._live[session_id] = session
         session.start()

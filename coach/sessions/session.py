@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from coach.audio.prosody import LiveVocalTracker
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.providers import ProviderError
+from coach.sessions.final_pass import FinalPass
 from coach.sessions.journal import Journal
 from coach.speech.accumulator import SpeechAccumulator
 from coach.speech.summary import SessionSummary
@@ -89,9 +91,15 @@ class Recorder(Protocol):
         """Finish the file under its unfinished name, for recovery at the next start."""
         ...
 
+    def seal(self) -> Path | None:
+        """Finish the file so it can be read whole (None without audio); it stays the session's."""
+        ...
+
 
 # Events a client must not miss: replayed after a reconnect. Interims and metrics are not.
-_DURABLE = frozenset({"question", "session_complete", "analysis_complete", "error", "final"})
+_DURABLE = frozenset(
+    {"question", "session_complete", "analysis_complete", "error", "final", "final_pass"}
+)
 
 
 class LiveSession:
@@ -117,6 +125,7 @@ class LiveSession:
         flush_timeout: float = 60.0,
         on_done: Callable[[LiveSession], None] | None = None,
         track_voice: bool = True,
+        final_pass: FinalPass | None = None,
     ) -> None:
         self.id = session_id
         self.user_id = user_id
@@ -143,6 +152,7 @@ class LiveSession:
         self._metrics_interval = metrics_interval
         self._flush_timeout = flush_timeout
         self._on_done = on_done
+        self._final_pass = final_pass
         self._samples = 0
         self._seq = 0
         self._log: list[Event] = []
@@ -340,6 +350,8 @@ class LiveSession:
                 self.journal.clock(self.clock)
                 self.journal.close()
             summary = self.accumulator.summary()
+            if self._final_pass is not None and self.recorder is not None:
+                summary = await self._full_accuracy(self._final_pass, self.recorder, summary)
             if self.vocal is not None:
                 summary = await self._with_vocal_variety(summary)
             self.interview_id = await self._submit(self, summary)
@@ -371,6 +383,44 @@ class LiveSession:
             self._report_analysis(self.interview_id), name=f"session-analysis[{self.id}]"
         )
         return self.interview_id
+
+    async def _full_accuracy(
+        self, final_pass: FinalPass, recorder: Recorder, live: SessionSummary
+    ) -> SessionSummary:
+        """The summary of the session's recording at full accuracy; the live one if that fails."""
+        if self.finish_reason == "shutdown":
+            # a restart must not wait minutes for CPU work; the live words are stored
+            return live
+        try:
+            recording = await asyncio.to_thread(recorder.seal)
+        except Exception as e:  # the recording is a bonus; the live words stand
+            log.warning("recording of session %s could not be finished: %s", self.id, e)
+            return live
+        if recording is None:
+            return live
+        self.emit({"type": "final_pass", "state": "running", "audioSeconds": round(self.clock, 3)})
+        try:
+            result = await final_pass.run(
+                recording, duration=self.clock, questions=self.accumulator.questions
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the live words are a fair report when the pass cannot run
+            log.error("final pass of session %s failed; storing the live words: %s", self.id, e)
+            self.emit({"type": "final_pass", "state": "failed", "words": live.total_words})
+            return live
+        if result.words == 0 and live.total_words > 0:
+            log.error("final pass of session %s heard nothing; storing the live words", self.id)
+            self.emit({"type": "final_pass", "state": "failed", "words": live.total_words})
+            return live
+        log.info(
+            "final pass of session %s: %d live words, %d at full accuracy",
+            self.id,
+            live.total_words,
+            result.words,
+        )
+        self.emit({"type": "final_pass", "state": "done", "words": result.words})
+        return result.summary
 
     async def _with_vocal_variety(self, summary: SessionSummary) -> SessionSummary:
         assert self.vocal is not None

@@ -112,6 +112,11 @@ class SpeechAccumulator:
         """The committed words, in time order."""
         return tuple(self._words)
 
+    @property
+    def questions(self) -> tuple[QuestionTiming, ...]:
+        """The questions asked so far, in time order."""
+        return tuple(self._questions)
+
     def update(self, words: Sequence[Word], *, is_final: bool) -> None:
         """Take one recognizer result."""
         if not is_final:

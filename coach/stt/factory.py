@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from coach.settings import Settings
+from coach.stt.base import FileTranscriber
 from coach.stt.streaming import StreamingRecognizer
 
 log = logging.getLogger("coach.stt")
@@ -19,11 +21,54 @@ def build_recognizer(settings: Settings) -> StreamingRecognizer:
         return DeepgramLiveRecognizer(
             settings.deepgram_api_key.get_secret_value(), model=settings.deepgram_model
         )
+    from coach.stt.endpointer import EndpointConfig
     from coach.stt.local_live import LocalLiveRecognizer
+    from coach.stt.whisper import LIVE, Decoding, LocalWhisper
+
+    workers = live_workers(settings)
+    decoding = Decoding(beam_size=settings.live_beam_size, temperature=LIVE.temperature)
+    whisper = LocalWhisper(
+        settings, model=settings.whisper_live_model, decoding=decoding, workers=workers
+    )
+    log.info(
+        "live speech-to-text: local Whisper %s, beam %d, %d worker(s) (no DEEPGRAM_API_KEY)",
+        whisper.model_name,
+        decoding.beam_size,
+        workers,
+    )
+    return LocalLiveRecognizer(
+        whisper.transcribe_span,
+        endpoint=EndpointConfig(cut_silence=settings.live_endpoint_gap_seconds),
+        workers=workers,
+    )
+
+
+def live_workers(settings: Settings) -> int:
+    """Live Whisper workers: LIVE_WHISPER_WORKERS, else one per core up to two.
+
+    Two one-thread workers beat one two-thread worker on two cores when two sessions
+    speak at once (one no longer queues behind the other's long utterance), for ~125 MB.
+    """
+    if settings.live_whisper_workers:
+        return settings.live_whisper_workers
+    if settings.whisper_device != "cpu":
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def build_final_pass(settings: Settings, recognizer: StreamingRecognizer) -> FileTranscriber | None:
+    """The full-accuracy transcriber for finished live sessions, or None when it is off.
+
+    `auto` runs it after the local recognizer only: Deepgram's live words are already its
+    best, and the pass would cost this machine's CPU for nothing.
+    """
+    mode = settings.final_pass
+    if mode == "never" or (mode == "auto" and recognizer.name != "local"):
+        return None
     from coach.stt.whisper import LocalWhisper
 
-    log.info("live speech-to-text: local Whisper %s (no DEEPGRAM_API_KEY)", settings.whisper_model)
-    return LocalLiveRecognizer(LocalWhisper(settings).transcribe_span)
+    log.info("final pass of live sessions: local Whisper %s, beam 5", settings.whisper_model)
+    return LocalWhisper(settings)
 
 
 async def close_recognizer(recognizer: StreamingRecognizer) -> None:

@@ -39,7 +39,14 @@ class SpeechStarted:
     at: float
 
 
-RecognizerEvent = Recognized | UtteranceEnd | SpeechStarted
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    """Speech stopped at `at` (voice activity alone: its words may still be on the way)."""
+
+    at: float
+
+
+RecognizerEvent = Recognized | UtteranceEnd | SpeechStarted | SpeechStopped
 
 
 class RecognizerStream(Protocol):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +30,29 @@ def bare_word(token: str) -> str:
     return _EDGE_PUNCT.sub("", token.strip()).lower()
 
 
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    """How Whisper searches: the full-accuracy defaults, or `LIVE` for speed."""
+
+    beam_size: int = 5
+    # Whisper's fallback re-decodes a doubtful segment at rising temperatures: accurate,
+    # but one 17 s utterance took 6 s with it, and live sessions queue behind that.
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+LIVE = Decoding(beam_size=1, temperature=(0.0,))
+
+
 class LocalWhisper:
-    """Transcribes files on the CPU, one voice-activity span at a time."""
+    """Transcribes files on the CPU (or a GPU), one voice-activity span at a time."""
 
     def __init__(
         self,
         settings: Settings,
         *,
+        model: str | None = None,
+        decoding: Decoding | None = None,
+        workers: int = 1,
         vad: VadConfig | None = None,
         block_seconds: float = 60.0,
         min_silence: float = 0.25,
@@ -44,6 +62,10 @@ class LocalWhisper:
         self._join_gap = int(join_gap_seconds * SAMPLE_RATE)
         self._max_window = int(max_window_seconds * SAMPLE_RATE)
         self._settings = settings
+        self.model_name = model or settings.whisper_model
+        self.decoding = decoding or Decoding()
+        # callers running this many transcriptions at once each get a model worker
+        self.workers = max(1, workers)
         self._vad = vad or VadConfig()
         self._block = int(block_seconds * SAMPLE_RATE)
         self._min_silence = min_silence
@@ -56,12 +78,14 @@ class LocalWhisper:
                 from faster_whisper import WhisperModel
 
                 s = self._settings
-                where = resolve_whisper_model(s.whisper_model, s.model_cache_dir)
+                where = resolve_whisper_model(self.model_name, s.model_cache_dir)
+                threads = s.whisper_threads or max(1, (os.cpu_count() or 1) // self.workers)
                 self._model = WhisperModel(
                     where,
-                    device="cpu",
+                    device=s.whisper_device,
                     compute_type=s.whisper_compute_type,
-                    cpu_threads=s.whisper_threads,
+                    cpu_threads=threads,
+                    num_workers=self.workers,
                     download_root=str(s.model_cache_dir),
                 )
             return self._model
@@ -92,7 +116,8 @@ class LocalWhisper:
             # Each utterance stands alone: conditioning on earlier text made the model
             # tidy away disfluencies and repeat itself across utterances.
             condition_on_previous_text=False,
-            beam_size=5,
+            beam_size=self.decoding.beam_size,
+            temperature=list(self.decoding.temperature),
         )
         words: list[Word] = []
         for segment in segments:
