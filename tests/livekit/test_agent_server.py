@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from livekit.protocol import agent
 
+import coach
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from coach.livekit.agent_server import (
@@ -127,3 +129,20 @@ async def test_the_app_registers_and_a_token_s_dispatch_becomes_a_stored_session
                 assert [(i["id"], i["roomName"]) for i in listed] == [
                     (session.interview_id, "room-a")
                 ]
+
+
+def test_no_livekit_test_helper_runs_in_production_code() -> None:
+    root = Path(coach.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n.startswith("livekit.agents.testing") for n in names):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
