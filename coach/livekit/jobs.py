@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from coach.audio.source import AudioSource
 from coach.livekit.agent_server import AssignedJob
+from coach.livekit.results import RoomLike, RoomMessages, RoomResults, rtc_room
 from coach.livekit.source import LiveKitAudioSource
 from coach.livekit.tokens import LiveKitConfig
 from coach.sessions.manager import SessionError, SessionManager, SessionSpec
@@ -26,8 +27,11 @@ class InterviewJobs:
         sessions: SessionManager,
         config: LiveKitConfig,
         source_for: SourceFactory | None = None,
+        room_factory: Callable[[], RoomLike] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._config = config
+        self._room_factory = room_factory or rtc_room
         self._source_for = source_for or (
             lambda room, identity: LiveKitAudioSource(config, room, identity)
         )
@@ -49,15 +53,25 @@ class InterviewJobs:
             log.error("job %s (interview %s) refused: %s", job.job_id, meta.interview_id, e)
             return
         stored = asyncio.Event()
+        room = RoomResults(
+            RoomMessages(meta.interview_id, meta.participant_identity),
+            self._config,
+            job.room_name,
+            room_factory=self._room_factory,
+        )
 
-        def watch(event: Event) -> None:
-            if event.get("type") == "session_complete" or event.get("code") == "finish_failed":
+        def sink(event: Event) -> None:
+            room(event)
+            if event.get("type") == "analysis_complete" or event.get("code") == "finish_failed":
                 stored.set()
 
-        session.attach(watch)
+        session.attach(sink)
         try:
             await stored.wait()
         finally:
-            if session.state == "live":
-                # LiveKit ended the job (room closed, instance leaving): store what was heard
-                await asyncio.shield(session.finish("job_ended"))
+            try:
+                if session.state == "live":
+                    # LiveKit ended the job (room closed, instance leaving): store what was heard
+                    await asyncio.shield(session.finish("job_ended"))
+            finally:
+                await room.aclose()

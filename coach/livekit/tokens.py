@@ -13,6 +13,7 @@ from coach.settings import Settings
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 LISTENER_PREFIX = "coach-listener"
+RESULTS_PREFIX = "coach-results"
 INTERVIEWER_IDENTITY = "coach-interviewer"
 
 
@@ -100,6 +101,18 @@ class LiveKitConfig:
             hidden=True,
         )
         return self._token(f"{LISTENER_PREFIX}-{room}", "coach", grants)
+
+    def results_token(self, room: str) -> str:
+        """coach's hidden bot that sends an interview's live results: text streams only."""
+        grants = api.VideoGrants(
+            room_join=True,
+            room=room,
+            can_publish=False,
+            can_publish_data=True,
+            can_subscribe=False,
+            hidden=True,
+        )
+        return self._token(f"{RESULTS_PREFIX}-{room}", "coach", grants)
 
     def interviewer_token(self, room: str) -> str:
         """The AI interviewer: speaks (microphone) and listens in one room."""
