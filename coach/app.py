@@ -26,7 +26,9 @@ from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviewer.factory import build_followups, interviewer_factory
 from coach.interviews.service import InterviewService, ServiceOptions
+from coach.livekit.agent_server import AgentServerOptions, CoachAgentServer
 from coach.livekit.egress import EgressRecorder
+from coach.livekit.jobs import InterviewJobs
 from coach.livekit.tokens import LiveKitConfig
 from coach.private_files import private_dir
 from coach.services import Services
@@ -117,9 +119,30 @@ def create_app(
         )
         await interviews.start()
         await sessions.start()
+        agent_server = (
+            CoachAgentServer(
+                livekit,
+                AgentServerOptions(
+                    agent_name=settings.livekit_agent_name,
+                    load_threshold=settings.livekit_load_threshold,
+                    port=settings.livekit_agent_port,
+                    max_sessions=settings.max_sessions,
+                ),
+                InterviewJobs(sessions, livekit).run,
+                lambda: sessions.live_count,
+            )
+            if livekit is not None and settings.livekit_agent_server
+            else None
+        )
+        app.state.agent_server = agent_server
+        if agent_server is not None:
+            await agent_server.start()
         try:
             yield
         finally:
+            if agent_server is not None:
+                # first: its jobs end and store their sessions while the store is still up
+                await agent_server.aclose()
             # Open sessions are stored first, so their analyses are queued (and, if this
             # process stops before they run, recovered by the next start).
             await sessions.aclose()

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     livekit_api_key: str | None = None
     livekit_api_secret: SecretStr | None = None
     livekit_token_ttl_minutes: float = Field(10.0, gt=0, le=24 * 60)
+    # coach registers as a LiveKit agent server; candidate tokens dispatch this agent name
+    livekit_agent_name: str = Field("coach", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    livekit_agent_server: bool = True
+    livekit_agent_port: int = Field(0, ge=0, le=65535)  # its health server; 0 picks a free one
+    livekit_load_threshold: float = Field(0.75, gt=0, lt=1)
     # Egress recordings of LiveKit interviews: set a file path template to turn them on.
     # Without S3 settings the file stays where the egress service writes it.
     livekit_egress_filepath: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from coach.api.schemas import (
 )
 from coach.auth.passwords import weakness
 from coach.auth.users import EmailTaken
+from coach.livekit.dispatch import JobMetadata
 from coach.livekit.egress import verify_webhook
 from coach.livekit.rooms import claim_room
 from coach.store.documents import User
@@ -260,8 +262,15 @@ async def livekit_token(request: Request) -> Response:
         )
     if not await claim_room(user.id, body.room_name):
         raise ApiError(403, "room_taken", "this room belongs to another user")
-    token = config.candidate_token(body.room_name, user.id, body.participant_name)
-    return _json(LiveKitToken(token=token, url=config.url))
+    # Every token carries the dispatch; LiveKit acts on it only when the join creates the room.
+    job = JobMetadata(
+        interview_id=uuid.uuid4().hex,
+        user_id=user.id,
+        participant_identity=user.id,
+        plan=body.plan,
+    )
+    token = config.candidate_token(body.room_name, user.id, body.participant_name, job)
+    return _json(LiveKitToken(token=token, url=config.url, interview_id=job.interview_id))
 
 
 async def livekit_webhook(request: Request) -> Response:

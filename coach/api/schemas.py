@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from coach.analysis.feedback import AiAnalysis
+from coach.interviewer.plan import InterviewPlan
 from coach.speech.summary import SessionSummary, WireModel
 
 
@@ -108,6 +109,7 @@ class LiveKitTokenRequest(WireModel):
 
     room_name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     participant_name: str = Field(min_length=1, max_length=128)
+    plan: InterviewPlan | None = None
 
 
 class LiveKitToken(WireModel):
@@ -115,3 +117,6 @@ class LiveKitToken(WireModel):
 
     token: str
     url: str
+    interview_id: str | None = Field(
+        None, description="the interview the token's agent dispatch runs, when one is sent"
+    )

@@ -173,7 +173,7 @@ async def start_voice_interviewer(
     `on_question` hears every line the interviewer says, so the session can time answers.
     """
     from livekit import rtc
-    from livekit.agents.testing import fake_job_context
+    from livekit.agents import room_io
 
     session = build_session(settings)
     if on_question is not None:
@@ -187,8 +187,10 @@ async def start_voice_interviewer(
     room = rtc.Room()
     await room.connect(url, token)
     agent = InterviewerAgent(plan)
-    # In-process, without a worker: the job context the agent runtime expects.
-    with fake_job_context(room=room, agent_identity="coach-interviewer"):
-        await session.start(agent=agent, room=room)
+    # No job context here (livekit-agents 1.8 needs none to start a session in a room); the
+    # room is never deleted by the agent, coach decides when an interview ends.
+    await session.start(
+        agent=agent, room=room, room_options=room_io.RoomOptions(delete_room_on_close=False)
+    )
     session.generate_reply(instructions="Greet the candidate and ask the warm-up question.")
     return VoiceInterviewer(session, room, agent)

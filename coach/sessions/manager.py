@@ -55,6 +55,7 @@ class SessionSpec:
     source: AudioSource
     interviewer: Interviewer | None = None
     record: bool = False
+    session_id: str | None = None  # a LiveKit job's interview id, so a redispatch is one
 
 
 class SessionManager:
@@ -147,6 +148,11 @@ class SessionManager:
 
     # -- sessions ------------------------------------------------------------------------
 
+    @property
+    def live_count(self) -> int:
+        """Sessions listening now (the agent server reports them as load)."""
+        return len(self._live)
+
     def open(self, spec: SessionSpec) -> LiveSession:
         """Start a session, or raise `SessionError` naming the limit it would break."""
         lim = self.limits
@@ -169,7 +175,7 @@ class SessionManager:
             raise SessionError(
                 "session_exists", "this participant already has a live session in this room"
             )
-        session_id = uuid.uuid4().hex
+        session_id = spec.session_id or uuid.uuid4().hex
         recorder = (
             OpusRecorder(self.recordings_dir / f"session-{session_id}.ogg") if spec.record else None
         )

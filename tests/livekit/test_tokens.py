@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
+from coach.interviewer.plan import InterviewPlan
+from coach.livekit.dispatch import DispatchError, JobMetadata
 from coach.livekit.tokens import LiveKitConfig
 from coach.settings import Settings
 from coach.store.memory import in_process_client
@@ -27,6 +30,7 @@ def settings(**overrides: Any) -> Settings:
         "livekit_api_key": KEY,
         "livekit_api_secret": SECRET,
         "livekit_token_ttl_minutes": 7,
+        "livekit_agent_server": False,  # no LiveKit server to register with here
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -75,11 +79,43 @@ async def test_token_grants_one_room_microphone_only(client: httpx.AsyncClient) 
     assert video["canPublishSources"] == ["microphone"]
     for forbidden in ("roomAdmin", "roomRecord", "roomCreate", "roomList", "agent", "recorder"):
         assert not video.get(forbidden), forbidden
+    # the first join dispatches one coach job, about this interview and this candidate
+    (dispatch,) = claims["roomConfig"]["agents"]
+    assert dispatch["agentName"] == "coach"
+    job = json.loads(dispatch["metadata"])
+    assert job["interviewId"] == body["interviewId"] and len(job["interviewId"]) == 32
+    assert job["userId"] == uid and job["participantIdentity"] == uid
+    assert "plan" not in job
     # asking again for one's own room is fine
     again = await client.post(
         "/api/livekit/token", json={"roomName": "interview-42", "participantName": "Ada"}, headers=h
     )
     assert again.status_code == 200
+
+
+async def test_the_plan_rides_in_the_dispatch_and_each_token_is_a_new_interview(
+    client: httpx.AsyncClient,
+) -> None:
+    _, h = await user(client, "plan@example.com")
+    plan = {"role": "Data engineer", "seniority": "senior", "questions": 3, "minutes": 20}
+    body = {"roomName": "room-p", "participantName": "P", "plan": plan}
+    first = (await client.post("/api/livekit/token", json=body, headers=h)).json()
+    second = (await client.post("/api/livekit/token", json=body, headers=h)).json()
+    assert first["interviewId"] != second["interviewId"]
+    (dispatch,) = decode(first["token"])["roomConfig"]["agents"]
+    job = JobMetadata.from_json(dispatch["metadata"])
+    assert job.interview_id == first["interviewId"]
+    assert job.plan == InterviewPlan.model_validate(plan)
+    bad = {**body, "plan": {"questions": 99}}
+    r = await client.post("/api/livekit/token", json=bad, headers=h)
+    assert r.status_code == 422 and "plan" in r.json()["error"]["message"]
+
+
+def test_job_metadata_refuses_what_is_not_coach_s() -> None:
+    sneaky = '{"interviewId": "../x", "userId": "u", "participantIdentity": "p"}'
+    for raw in ("", "[]", "{}", sneaky):
+        with pytest.raises(DispatchError, match="bad job metadata"):
+            JobMetadata.from_json(raw)
 
 
 async def test_refusals(client: httpx.AsyncClient) -> None:
