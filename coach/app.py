@@ -127,6 +127,7 @@ def create_app(
                     load_threshold=settings.livekit_load_threshold,
                     port=settings.livekit_agent_port,
                     max_sessions=settings.max_sessions,
+                    count_cpu=settings.livekit_load_cpu,
                 ),
                 InterviewJobs(sessions, livekit).run,
                 lambda: sessions.live_count,

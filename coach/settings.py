@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     livekit_agent_server: bool = True
     livekit_agent_port: int = Field(0, ge=0, le=65535)  # its health server; 0 picks a free one
     livekit_load_threshold: float = Field(0.75, gt=0, lt=1)
+    # the load LiveKit balances on counts this machine's CPU; turn off where the CPU is meant
+    # to run busy (local Whisper) and only live sessions against MAX_SESSIONS should count
+    livekit_load_cpu: bool = True
     # Egress recordings of LiveKit interviews: set a file path template to turn them on.
     # Without S3 settings the file stays where the egress service writes it.
     livekit_egress_filepath: str | None = None

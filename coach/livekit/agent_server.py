@@ -46,6 +46,7 @@ class AgentServerOptions:
     load_threshold: float = 0.75
     port: int = 0
     max_sessions: int = 200
+    count_cpu: bool = True
 
 
 def instance_load(live_sessions: int, max_sessions: int, cpu_percent: float) -> float:
@@ -70,6 +71,7 @@ class CoachAgentServer:
         self._live_sessions = live_sessions
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._started: asyncio.Event | None = None
         self.server = AgentServer(
             job_executor_type=JobExecutorType.THREAD,
             load_threshold=options.load_threshold,
@@ -90,13 +92,14 @@ class CoachAgentServer:
 
     def _load(self) -> float:
         # called in an executor thread every half second and before each availability answer
-        return instance_load(
-            self._live_sessions(), self._options.max_sessions, psutil.cpu_percent(interval=None)
-        )
+        cpu = psutil.cpu_percent(interval=None) if self._options.count_cpu else 0.0
+        return instance_load(self._live_sessions(), self._options.max_sessions, cpu)
 
     async def start(self) -> None:
         """Register with LiveKit in the background; connection errors are retried there."""
         self._loop = asyncio.get_running_loop()
+        started = self._started = asyncio.Event()
+        self.server.on("worker_started", lambda: started.set())
         self._task = asyncio.create_task(self._run(), name="livekit-agent-server")
 
     async def _run(self) -> None:
@@ -110,7 +113,20 @@ class CoachAgentServer:
     async def aclose(self) -> None:
         """Leave LiveKit; running jobs are cancelled and finish their sessions."""
         try:
-            await self.server.aclose()
+            if self._task is not None and self._started is not None:
+                # an app stopped right after start: let run() finish setting up (it holds its
+                # own lock and opens servers), since AgentServer.aclose() needs a started server
+                started = asyncio.create_task(self._started.wait(), name="agent-server-started")
+                try:
+                    await asyncio.wait(
+                        {started, self._task}, timeout=10, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    started.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await started
+                if self._started.is_set():
+                    await self.server.aclose()
         finally:
             if self._task is not None:
                 self._task.cancel()

@@ -56,7 +56,9 @@ async def test_the_real_agent_server_registers_and_runs_each_dispatched_job() ->
             finally:
                 ended.append(job.job_id)
 
-        server = CoachAgentServer(config, AgentServerOptions(), on_job, lambda: len(started))
+        # sessions only: a busy CI machine's CPU must not make it refuse the job under test
+        options = AgentServerOptions(count_cpu=False)
+        server = CoachAgentServer(config, options, on_job, lambda: len(started))
         await server.start()
         try:
             reg = await asyncio.wait_for(fake.registered.get(), 30)
@@ -77,6 +79,27 @@ async def test_the_real_agent_server_registers_and_runs_each_dispatched_job() ->
             await server.aclose()
 
 
+async def test_a_full_instance_refuses_and_one_stopped_at_once_closes_cleanly() -> None:
+    async with running(KEY, SECRET) as fake:
+        config = LiveKitConfig.from_settings(livekit_settings(livekit_url=fake.url))
+
+        async def on_job(job: AssignedJob) -> None:
+            raise AssertionError("a full instance ran a job")
+
+        full = AgentServerOptions(max_sessions=2, count_cpu=False)
+        server = CoachAgentServer(config, full, on_job, lambda: 2)
+        await server.start()
+        try:
+            await asyncio.wait_for(fake.registered.get(), 30)
+            assert not await fake.dispatch(room_job("AJ_full", "room-f", meta()))
+        finally:
+            await server.aclose()
+        # an app whose lifespan ends right after it started (a failed start, a short test)
+        again = CoachAgentServer(config, full, on_job, lambda: 0)
+        await again.start()
+        await again.aclose()
+
+
 @pytest.mark.parametrize(
     ("live", "cap", "cpu", "load"),
     [(0, 10, 0.0, 0.0), (5, 10, 20.0, 0.5), (1, 10, 80.0, 0.8), (20, 10, 0.0, 1.0), (1, 0, 0, 1)],
@@ -91,7 +114,9 @@ async def test_the_app_registers_and_a_token_s_dispatch_becomes_a_stored_session
     tmp_path: Path,
 ) -> None:
     async with running(KEY, SECRET) as fake:
-        s = livekit_settings(livekit_url=fake.url, livekit_agent_server=True, data_dir=tmp_path)
+        # a busy CI machine's CPU would make this instance refuse the job it is tested on
+        s = livekit_settings(livekit_url=fake.url, livekit_agent_server=True, data_dir=tmp_path,
+                             livekit_load_cpu=False)  # fmt: skip
         c = in_process_client()
         app = create_app(s, analyzer=OfflineCoach(), database=(c, c["coach"]),
                          recognizer=ScriptedRecognizer([]))  # fmt: skip
