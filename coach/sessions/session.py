@@ -17,7 +17,13 @@ from coach.sessions.journal import Journal
 from coach.speech.accumulator import SpeechAccumulator
 from coach.speech.summary import SessionSummary
 from coach.speech.words import QuestionTiming
-from coach.stt.streaming import Recognized, RecognizerStream, SpeechStarted, UtteranceEnd
+from coach.stt.streaming import (
+    Recognized,
+    RecognizerEvent,
+    RecognizerStream,
+    SpeechStarted,
+    UtteranceEnd,
+)
 
 log = logging.getLogger("coach.sessions")
 
@@ -162,6 +168,7 @@ class LiveSession:
         self._finish_task: asyncio.Task[str | None] | None = None
         self._report_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._hearers: list[Callable[[RecognizerEvent], None]] = []
 
     @property
     def clock(self) -> float:
@@ -255,6 +262,20 @@ class LiveSession:
                 )
                 self.finish("max_duration")
 
+    def hear(self, hearer: Callable[[RecognizerEvent], None]) -> Callable[[], None]:
+        """Also hand every recognizer event to `hearer`; the result stops that.
+
+        The voice interviewer listens through this, so one recognizer stream (one Deepgram
+        socket, billed per minute) serves both the metrics and the conversation.
+        """
+        self._hearers.append(hearer)
+
+        def stop() -> None:
+            if hearer in self._hearers:
+                self._hearers.remove(hearer)
+
+        return stop
+
     def interviewer_said(self, text: str) -> None:
         """A line of the LiveKit voice interviewer, heard now: timed as a question."""
         self._say(text, index=-1, kind="question", closing=False, at=self.clock)
@@ -276,6 +297,8 @@ class LiveSession:
     async def _listen(self) -> None:
         try:
             async for event in self._stream:
+                for hearer in tuple(self._hearers):
+                    hearer(event)
                 if isinstance(event, Recognized):
                     self.accumulator.update(event.words, is_final=event.is_final)
                     if event.is_final and self.journal is not None and event.words:
