@@ -13,6 +13,7 @@ import asyncio
 import os
 import statistics
 import time
+from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobRequest
@@ -34,10 +35,24 @@ def _rss_mb() -> float:
     return total / 2**20
 
 
+def _mark(marks: str, job_id: str) -> None:
+    # a file, not memory: with the process executor the job runs in another process
+    with open(marks, "a", encoding="utf-8") as f:
+        f.write(f"{job_id} {time.time()}\n")
+
+
+def _mark_reset(marks: str) -> None:
+    Path(marks).write_text("", encoding="utf-8")
+
+
+def _marked(marks: str) -> dict[str, float]:
+    with open(marks, encoding="utf-8") as f:
+        return {jid: float(at) for jid, at in (line.split() for line in f)}
+
+
 async def _entrypoint(ctx: JobContext) -> None:
     # the job's own start is what the bench times; it then holds its slot like an interview
-    with open(ctx.job.metadata, "a", encoding="utf-8") as f:
-        f.write(f"{ctx.job.id} {time.time()}\n")
+    _mark(ctx.job.metadata, ctx.job.id)
     await asyncio.Event().wait()
 
 
@@ -47,7 +62,7 @@ async def _accept(request: JobRequest) -> None:
 
 async def measure(executor: JobExecutorType, jobs: int, marks: str) -> dict[str, float]:
     """Dispatch `jobs` jobs to a fresh agent server using `executor`; latencies and memory."""
-    open(marks, "w").close()
+    _mark_reset(marks)
     async with running(KEY, SECRET) as fake:
         server = AgentServer(
             job_executor_type=executor,
@@ -72,16 +87,12 @@ async def measure(executor: JobExecutorType, jobs: int, marks: str) -> dict[str,
                 sent[job_id] = time.time()
                 if not await fake.dispatch(room_job(job_id, f"room-{i}", marks)):
                     raise RuntimeError(f"job {job_id} refused")
+                # the job may run in another process: its mark file is how the bench sees it
                 while True:
-                    with open(marks, encoding="utf-8") as f:
-                        if any(line.startswith(job_id + " ") for line in f):
-                            break
+                    if job_id in _marked(marks):
+                        break
                     await asyncio.sleep(0.01)
-            started = {}
-            with open(marks, encoding="utf-8") as f:
-                for line in f:
-                    jid, at = line.split()
-                    started[jid] = float(at)
+            started = _marked(marks)
             waits = sorted(started[j] - sent[j] for j in sent)
             await asyncio.sleep(1.0)
             grown = _rss_mb() - base
