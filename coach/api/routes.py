@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,6 +27,7 @@ from coach.api.schemas import (
     LiveKitToken,
     LiveKitTokenRequest,
     Me,
+    PasswordChange,
     Registered,
     TicketOut,
     TokenOut,
@@ -47,27 +46,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
 
 
-class LoginLimiter:
-    """Sliding-window limit of login attempts per email."""
-
-    def __init__(self, attempts: int = 5, window_seconds: float = 60.0) -> None:
-        self.attempts, self.window = attempts, window_seconds
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, key: str) -> bool:
-        """Record an attempt; False when over the limit."""
-        now = time.monotonic()
-        q = self._seen[key]
-        while q and q[0] < now - self.window:
-            q.popleft()
-        if not q:
-            # forget idle keys, so probing many emails cannot grow this without bound
-            self._seen.pop(key, None)
-            q = self._seen[key]
-        if len(q) >= self.attempts:
-            return False
-        q.append(now)
-        return True
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy, uvicorn's `--proxy-headers` sets it)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 async def _body(request: Request, model: type[M]) -> M:
@@ -116,8 +97,9 @@ async def current_user(request: Request) -> User:
 
 async def register(request: Request) -> Response:
     """Create an account and sign it in."""
-    creds = await _body(request, Credentials)
     svc = request.app.state.services
+    await svc.rate_limits.hit("register", address=client_address(request))
+    creds = await _body(request, Credentials)
     if (why := weakness(creds.password, creds.email)) is not None:
         raise ApiError(400, "weak_password", why)
     try:
@@ -136,11 +118,13 @@ async def login(request: Request) -> Response:
     """Exchange email + password for a token."""
     creds = await _body(request, Credentials)
     svc = request.app.state.services
-    if not svc.login_limiter.allow(creds.email.lower()):
-        raise ApiError(429, "too_many_attempts", "too many login attempts; wait a minute")
-    user = await svc.users.authenticate(creds.email, creds.password)
+    email, address = creds.email.lower(), client_address(request)
+    await svc.rate_limits.login_allowed(email, address)
+    user = await svc.users.authenticate(email, creds.password)
     if user is None:
+        await svc.rate_limits.login_failed(email, address)
         raise ApiError(401, "bad_credentials", "wrong email or password")
+    await svc.rate_limits.login_succeeded(email, address)
     return _json(TokenOut(token=svc.tokens.issue(user.id, user.token_version)))
 
 
@@ -153,10 +137,27 @@ async def sign_out_everywhere(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def change_password(request: Request) -> Response:
+    """Change the password: every earlier token and ticket dies; the answer is a fresh token."""
+    user = await current_user(request)
+    svc = request.app.state.services
+    await svc.rate_limits.hit("password", address=client_address(request), account=user.id)
+    body = await _body(request, PasswordChange)
+    if (why := weakness(body.new_password, user.email)) is not None:
+        raise ApiError(400, "weak_password", why)
+    version = await svc.users.change_password(user, body.current_password, body.new_password)
+    if version is None:
+        raise ApiError(403, "wrong_password", "the current password is not right")
+    svc.tickets.revoke_user(user.id)
+    return _json(TokenOut(token=svc.tokens.issue(user.id, version)))
+
+
 async def ws_ticket(request: Request) -> Response:
     """A single-use ticket that opens one WebSocket within seconds: no JWT in any URL."""
     user = await current_user(request)
-    tickets = request.app.state.services.tickets
+    services = request.app.state.services
+    await services.rate_limits.hit("ws_ticket", address=client_address(request), account=user.id)
+    tickets = services.tickets
     return _json(TicketOut(ticket=tickets.issue(user.id), expires_in=tickets.ttl), 201)
 
 
@@ -177,6 +178,9 @@ async def me(request: Request) -> Response:
 async def analyze(request: Request) -> Response:
     """Store an interview as processing and analyze it in the background."""
     user = await current_user(request)
+    await request.app.state.services.rate_limits.hit(
+        "analyze", address=client_address(request), account=user.id
+    )
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
         raise ApiError(400, "bad_idempotency_key", "Idempotency-Key: 1 to 255 printable characters")
@@ -242,8 +246,10 @@ async def recording(request: Request) -> Response:
 async def retry(request: Request) -> Response:
     """Send a failed interview back to processing."""
     user = await current_user(request)
+    services = request.app.state.services
+    await services.rate_limits.hit("retry", address=client_address(request), account=user.id)
     iid = request.path_params["id"]
-    found = await request.app.state.services.interviews.retry(user.id, iid)
+    found = await services.interviews.retry(user.id, iid)
     if found is None:
         raise ApiError(404, "not_found", "no such interview")
     if found.status == "completed":
@@ -254,8 +260,12 @@ async def retry(request: Request) -> Response:
 async def livekit_token(request: Request) -> Response:
     """A LiveKit token for one of the user's rooms (the first to ask for a room owns it)."""
     user = await current_user(request)
+    services = request.app.state.services
+    await services.rate_limits.hit(
+        "livekit_token", address=client_address(request), account=user.id
+    )
     body = await _body(request, LiveKitTokenRequest)
-    config = request.app.state.services.livekit
+    config = services.livekit
     if config is None:
         raise ApiError(
             503, "livekit_not_configured", "LiveKit is not configured; use stream mode instead"
@@ -324,14 +334,19 @@ ENDPOINTS = [
              responses={200: Health}, errors=(503,), auth=False),
     Endpoint("/api/auth/register", {"post": register},
              "Create an account (the 10,000 most common passwords are refused: 400 weak_password)",
-             body=Credentials, responses={201: Registered}, errors=(400, 409, 413, 422, 503),
+             body=Credentials, responses={201: Registered},
+             errors=(400, 409, 413, 422, 429, 503),
              auth=False),
     Endpoint("/api/auth/login", {"post": login}, "Sign in",
              body=Credentials, responses={200: TokenOut}, errors=(400, 401, 413, 422, 429, 503),
              auth=False),
     Endpoint("/api/auth/ws-ticket", {"post": ws_ticket},
              "A single-use WebSocket ticket for `?ticket=` (browsers cannot send headers)",
-             responses={201: TicketOut}, errors=(*_AUTH, 503)),
+             responses={201: TicketOut}, errors=(*_AUTH, 429, 503)),
+    Endpoint("/api/me/password", {"post": change_password},
+             "Change the password: every earlier token stops working; answers a fresh token",
+             body=PasswordChange, responses={200: TokenOut},
+             errors=(*_AUTH, 400, 403, 413, 422, 429, 503)),
     Endpoint("/api/me/sign-out-everywhere", {"post": sign_out_everywhere},
              "Revoke every token of the signed-in user (all devices sign in again)",
              responses={204: None}, errors=(*_AUTH, 503)),
@@ -340,7 +355,7 @@ ENDPOINTS = [
     Endpoint("/api/interviews/analyze", {"post": analyze},
              "Store a session summary and analyze it in the background",
              body=AnalyzeRequest, responses={202: Accepted},
-             errors=(*_AUTH, 400, 413, 422, 503)),
+             errors=(*_AUTH, 400, 413, 422, 429, 503)),
     Endpoint("/api/interviews", {"get": list_interviews}, "The user's interviews, newest first",
              responses={200: InterviewPage}, errors=(*_AUTH, 400, 503),
              query=(("status", "processing | completed | failed"),
@@ -350,11 +365,11 @@ ENDPOINTS = [
              "One interview (DELETE removes it and its recording)",
              responses={200: InterviewOut, 204: None}, errors=(*_AUTH, 404, 503)),
     Endpoint("/api/interviews/{id}/retry", {"post": retry}, "Analyze a failed interview again",
-             responses={202: Accepted}, errors=(*_AUTH, 404, 409, 503)),
+             responses={202: Accepted}, errors=(*_AUTH, 404, 409, 429, 503)),
     Endpoint("/api/livekit/token", {"post": livekit_token},
              "A LiveKit token to join one of your rooms with a microphone",
              body=LiveKitTokenRequest, responses={200: LiveKitToken},
-             errors=(*_AUTH, 400, 403, 413, 422, 503)),
+             errors=(*_AUTH, 400, 403, 413, 422, 429, 503)),
     Endpoint("/api/livekit/webhook", {"post": livekit_webhook},
              "LiveKit webhooks (Authorization: LiveKit's signed token)",
              responses={204: None}, errors=(401, 413, 503), auth=False),
@@ -394,7 +409,8 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     reasons = {400: "Bad input", 401: "No or bad token", 404: "Not found or not yours",
                403: "Not yours", 409: "Conflict", 413: "Body too large", 422: "Invalid field",
-               429: "Too many attempts", 503: "Database unavailable"}  # fmt: skip
+               429: "Over a rate limit; retry after Retry-After seconds",
+               503: "Database unavailable"}  # fmt: skip
     for e in ENDPOINTS:
         for method in e.methods:
             op: dict[str, Any] = {"summary": e.summary, "responses": {}}
@@ -431,6 +447,10 @@ def openapi_document() -> dict[str, Any]:
                     "description": reasons[status],
                     "content": {"application/json": {"schema": ref(ErrorOut)}},
                 }
+                if status == 429:
+                    op["responses"]["429"]["headers"] = {
+                        "Retry-After": {"required": True, "schema": {"type": "integer"}}
+                    }
             if e.auth:
                 op["security"] = [{"bearer": []}]
             paths.setdefault(e.path, {})[method] = op

@@ -19,6 +19,13 @@ class Credentials(WireModel):
     password: str = Field(min_length=8, max_length=256)
 
 
+class PasswordChange(WireModel):
+    """POST /api/me/password body: the current password and the new one."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
+
+
 class Registered(WireModel):
     """A new account and its first token."""
 
