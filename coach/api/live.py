@@ -33,7 +33,7 @@ _SEND_QUEUE = 1000
 class AudioFormat(BaseModel):
     """The audio a stream-mode client will send."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     encoding: str = Field("linear16", pattern="^linear16$")
     sampleRate: int = Field(16_000, ge=8_000, le=48_000)
@@ -42,7 +42,8 @@ class AudioFormat(BaseModel):
 class StartMessage(BaseModel):
     """`{"action":"start", ...}`: stream mode when `audio` is given, else LiveKit mode."""
 
-    model_config = ConfigDict(extra="ignore")
+    # strict: "16000" is not a sample rate; what docs/protocol.md shows is what is accepted
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     action: str
     roomName: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[\w.:-]+$")
@@ -53,6 +54,8 @@ class StartMessage(BaseModel):
 
 class ResumeMessage(BaseModel):
     """`{"action":"resume","sessionId":..., "lastSeq": n}`."""
+
+    model_config = ConfigDict(strict=True)
 
     action: str
     sessionId: str = Field(min_length=1, max_length=64)
