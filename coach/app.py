@@ -179,7 +179,10 @@ def create_app(
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return error_response(exc.status_code, "http_error", str(exc.detail))
+        response = error_response(exc.status_code, "http_error", str(exc.detail))
+        # a 405 names the methods the path takes (`Allow`), as RFC 9110 requires
+        response.headers.update(exc.headers or {})
+        return response
 
     async def database_down(request: Request, exc: Exception) -> Response:
         log.error("database unavailable on %s: %s", request.url.path, exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -66,13 +67,50 @@ async def _body(request: Request, model: type[M]) -> M:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        data = json.loads(raw or b"null")
-    except ValueError as e:
-        raise ApiError(400, "bad_json", f"body is not JSON: {e}") from e
+        data = json.loads(raw or b"null", parse_float=_number, parse_constant=_no_constant)
+    except ApiError:
+        raise
+    except (ValueError, RecursionError) as e:
+        # the decoder's position only: never the body, never a traceback
+        where = f" at byte {e.pos}" if isinstance(e, json.JSONDecodeError) else ""
+        raise ApiError(400, "bad_json", f"body is not JSON{where}") from e
     try:
-        return model.model_validate(data)
+        # strict: what the OpenAPI document allows is what is accepted ("1.5" is no number)
+        parsed = model.model_validate(data, strict=True)
     except ValidationError as e:
         raise ApiError(422, "validation_error", first_error(e, whole="body")) from e
+    # only the fields the model keeps: unknown ones are ignored, whatever their size
+    if not _fits_int64(parsed.model_dump()):
+        # MongoDB stores at most 8-byte integers; the OpenAPI document says so too
+        raise ApiError(422, "validation_error", "body: integers must fit in 64 bits")
+    return parsed
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _fits_int64(node: Any) -> bool:
+    if isinstance(node, bool):
+        return True
+    if isinstance(node, int):
+        return INT64[0] <= node <= INT64[1]
+    if isinstance(node, dict):
+        return all(_fits_int64(v) for v in node.values())
+    if isinstance(node, list | tuple):
+        return all(_fits_int64(v) for v in node)
+    return True
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    if math.isinf(value):
+        raise ApiError(422, "validation_error", "body: numbers must be finite")
+    # JSON Schema counts 7.0 as an integer, so the server does too (a float field takes it)
+    return int(value) if value.is_integer() else value
+
+
+def _no_constant(text: str) -> float:
+    raise ApiError(400, "bad_json", f"body is not JSON: {text} is not a JSON number")
 
 
 def _json(model: BaseModel, status: int = 200) -> JSONResponse:
@@ -202,7 +240,11 @@ async def list_interviews(request: Request) -> Response:
     if status is not None and status not in ("processing", "completed", "failed"):
         raise ApiError(400, "bad_query", "status: must be processing, completed or failed")
     try:
-        limit = int(request.query_params.get("limit", "20"))
+        # an integer as the OpenAPI document says: not `limit=` (empty), " 5", non-ASCII digits
+        raw_limit = request.query_params.get("limit", "20")
+        if not raw_limit.isascii() or not raw_limit.lstrip("-").isdigit():
+            raise ValueError(raw_limit)
+        limit = int(raw_limit)
     except ValueError as e:
         raise ApiError(400, "bad_query", "limit: must be an integer") from e
     if not 1 <= limit <= 100:
@@ -323,7 +365,7 @@ class Endpoint:
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     auth: bool = True
-    query: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str, dict[str, Any]], ...] = ()
     media: str = "application/json"
 
 
@@ -358,9 +400,11 @@ ENDPOINTS = [
              errors=(*_AUTH, 400, 413, 422, 429, 503)),
     Endpoint("/api/interviews", {"get": list_interviews}, "The user's interviews, newest first",
              responses={200: InterviewPage}, errors=(*_AUTH, 400, 503),
-             query=(("status", "processing | completed | failed"),
-                    ("limit", "1..100, default 20"),
-                    ("cursor", "nextCursor of the previous page"))),
+             query=(("status", "processing | completed | failed",
+                     {"type": "string", "enum": ["processing", "completed", "failed"]}),
+                    ("limit", "1..100, default 20",
+                     {"type": "integer", "minimum": 1, "maximum": 100}),
+                    ("cursor", "nextCursor of the previous page", {"type": "string"}))),
     Endpoint("/api/interviews/{id}", {"get": interview, "delete": interview},
              "One interview (DELETE removes it and its recording)",
              responses={200: InterviewOut, 204: None}, errors=(*_AUTH, 404, 503)),
@@ -402,6 +446,7 @@ def openapi_document() -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )  # fmt: skip
     schemas = dict(defs.get("$defs", {}))
+    _bound_integers(schemas)
 
     def ref(model: type[BaseModel]) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{model.__name__}"}
@@ -420,8 +465,8 @@ def openapi_document() -> dict[str, Any]:
             if method == "get":
                 params += [
                     {"name": n, "in": "query", "required": False, "description": d,
-                     "schema": {"type": "string"}}
-                    for n, d in e.query
+                     "schema": schema}
+                    for n, d, schema in e.query
                 ]  # fmt: skip
             if params:
                 op["parameters"] = params
@@ -431,7 +476,8 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": ref(e.body)}},
                 }
             for status, model in e.responses.items():
-                if (status == 204) != (method == "delete"):
+                # on a path with GET and DELETE, the 204 is DELETE's and the body GET's
+                if len(e.methods) > 1 and (status == 204) != (method == "delete"):
                     continue
                 if model is None:
                     content: dict[str, Any] | None = {e.media: {}} if status != 204 else None
@@ -466,6 +512,20 @@ def openapi_document() -> dict[str, Any]:
                                            "bearerFormat": "JWT"}},
         },
     }  # fmt: skip
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer is documented as what the server accepts: 64 bits at most."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("format", "int64")
+            node.setdefault("minimum", INT64[0])
+            node.setdefault("maximum", INT64[1])
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
 
 
 async def openapi(request: Request) -> Response:
