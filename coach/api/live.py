@@ -248,7 +248,11 @@ class _Connection:
                 self.session.egress_id = await egress.start(self.session.room_name)
             except ProviderError as e:
                 # the interview matters more than its recording: go on without one
-                self.error("recording_unavailable", str(e))
+                log.error("egress for session %s did not start: %s", self.session.id, e)
+                self.error(
+                    "recording_unavailable",
+                    "the recording could not start; the interview goes on unrecorded",
+                )
 
     async def _start_voice(self, raw_plan: dict[str, Any]) -> None:
         session, config, settings = self.session, self.services.livekit, self.services.settings

@@ -338,7 +338,8 @@ async def livekit_webhook(request: Request) -> Response:
         event = verify_webhook(config, raw.decode("utf-8", "replace"), request.headers.get(
             "authorization", ""))  # fmt: skip
     except ValueError as e:
-        raise ApiError(401, "bad_signature", str(e)) from e
+        log.warning("LiveKit webhook refused: %s", e)
+        raise ApiError(401, "bad_signature", "webhook signature rejected") from e
     if event.event == "egress_ended" and services.egress is not None:
         await services.egress.ended(event.egress_info)
     return Response(status_code=204)
