@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import math
 import time
@@ -48,6 +49,11 @@ class RateLimited(Exception):
 class _Limit:
     items: tuple[RateLimitItem, ...]
     scope: str  # part of the counter's key: which action, and keyed by what
+
+
+def _key(*parts: str) -> str:
+    # Counters may sit in MongoDB: they hold a digest, never an email, an address or a user id.
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def _items(spec: str) -> tuple[RateLimitItem, ...]:
@@ -117,21 +123,21 @@ class RateLimits:
         """Count one `action`; raises `RateLimited` (counting nothing) when over a limit."""
         if not self.enabled:
             return
-        checks = [(self._per_address[action], address)]
+        checks = [(self._per_address[action], _key(address))]
         if account is not None and action in self._per_account:
-            checks.append((self._per_account[action], account))
+            checks.append((self._per_account[action], _key(account)))
         await self._refuse_if_over(checks, _WHAT[action])
         await self._charge(checks)
 
     async def _login_checks(self, email: str, address: str) -> list[tuple[_Limit, str]]:
-        pair = f"{email}|{address}"
-        checks = [(self._login_pair, pair), (self._login_address, address)]
+        pair = _key(email, address)
+        checks = [(self._login_pair, pair), (self._login_address, _key(address))]
         failed_here = False
         for item in self._login_pair.items:
             stats = await self._limiter.get_window_stats(item, self._login_pair.scope, pair)
             failed_here = failed_here or stats.remaining < item.amount
         if failed_here:
-            checks.append((self._login_account, email))
+            checks.append((self._login_account, _key(email)))
         return checks
 
     async def login_allowed(self, email: str, address: str) -> None:
@@ -144,9 +150,9 @@ class RateLimits:
         if self.enabled:
             await self._charge(
                 [
-                    (self._login_pair, f"{email}|{address}"),
-                    (self._login_address, address),
-                    (self._login_account, email),
+                    (self._login_pair, _key(email, address)),
+                    (self._login_address, _key(address)),
+                    (self._login_account, _key(email)),
                 ]
             )
 
@@ -154,7 +160,7 @@ class RateLimits:
         """The owner got in from here: their earlier typos from this address are forgiven."""
         if self.enabled:
             for item in self._login_pair.items:
-                await self._limiter.clear(item, self._login_pair.scope, f"{email}|{address}")
+                await self._limiter.clear(item, self._login_pair.scope, _key(email, address))
 
     async def aclose(self) -> None:
         """Stop the storage's background work."""

@@ -291,3 +291,20 @@ async def test_instances_on_one_mongodb_share_their_counters() -> None:
         await one.storage.storage.drop_database(settings.mongodb_database)  # type: ignore[attr-defined]
         await one.aclose()
         await two.aclose()
+
+
+async def test_counters_name_no_email_address_or_user() -> None:
+    from limits.aio.storage import MemoryStorage
+
+    async with _app(_settings()) as (app, dial):
+        c = dial("192.0.2.77")
+        h = await _register(c, "private@example.com")
+        assert (await _login(c, "private@example.com", "wrong pass")).status_code == 401
+        assert (await c.post("/api/auth/ws-ticket", headers=h)).status_code == 201
+        user_id = (await c.get("/api/me", headers=h)).json()["id"]
+        storage = app.state.services.rate_limits.storage
+        assert isinstance(storage, MemoryStorage)
+        keys = " ".join([*storage.events, *storage.storage])
+        assert keys  # the counters exist
+        for secret in ("private@example.com", "192.0.2.77", user_id):
+            assert secret not in keys
