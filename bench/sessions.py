@@ -59,6 +59,8 @@ def serve(port: int, recognizer: str, data_dir: str, seconds: float) -> None:
         data_dir=Path(data_dir),
         max_sessions=10_000,
         max_sessions_per_user=10_000,
+        max_sessions_per_address=10_000,
+        rate_limits=False,  # every client is one account on one address
         log_level="WARNING",
     )
     gt = truth("weakness")

@@ -19,7 +19,7 @@ from coach.analysis.base import Analyzer
 from coach.analysis.factory import build_analyzer
 from coach.api.errors import ApiError, error_response
 from coach.api.live import LIVE_ROUTES
-from coach.api.routes import ROUTES, LoginLimiter
+from coach.api.routes import ROUTES
 from coach.api.web import WEB_ROUTES
 from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
@@ -33,6 +33,7 @@ from coach.livekit.egress import EgressRecorder
 from coach.livekit.jobs import InterviewJobs, VoiceStarter
 from coach.livekit.tokens import LiveKitConfig
 from coach.private_files import private_dir
+from coach.ratelimits import RateLimited, RateLimits
 from coach.services import Services
 from coach.sessions.final_pass import FinalPass
 from coach.sessions.manager import SessionLimits, SessionManager
@@ -88,6 +89,9 @@ def create_app(
             limits=SessionLimits(
                 max_sessions=settings.max_sessions,
                 max_sessions_per_user=settings.max_sessions_per_user,
+                max_sessions_per_address=settings.max_sessions_per_address,
+                max_abandoned_per_user=settings.max_abandoned_sessions_per_user,
+                max_abandoned_per_address=settings.max_abandoned_sessions_per_address,
                 max_duration_seconds=settings.max_session_minutes * 60,
                 max_frame_bytes=settings.max_audio_frame_bytes,
                 grace_seconds=settings.session_grace_seconds,
@@ -105,6 +109,7 @@ def create_app(
             else None
         )
         sessions.egress = egress
+        rate_limits = RateLimits(settings)
         app.state.services = Services(
             settings=settings,
             client=client,
@@ -113,7 +118,7 @@ def create_app(
             tokens=TokenIssuer(settings),
             users=UserService(),
             interviews=interviews,
-            login_limiter=LoginLimiter(attempts=settings.login_attempts_per_minute),
+            rate_limits=rate_limits,
             sessions=sessions,
             tickets=TicketBook(),
             interviewer_for=interviewer_factory(followups),
@@ -161,6 +166,7 @@ def create_app(
                 await egress.aclose()
             if analyzer is None:
                 await chosen.aclose()
+            await rate_limits.aclose()
             if database is None:
                 await close_client(client)
 
@@ -168,9 +174,18 @@ def create_app(
         assert isinstance(exc, ApiError)
         return error_response(exc.status, exc.code, exc.message)
 
+    async def rate_limited(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RateLimited)
+        response = error_response(429, "rate_limited", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return error_response(exc.status_code, "http_error", str(exc.detail))
+        response = error_response(exc.status_code, "http_error", str(exc.detail))
+        # a 405 names the methods the path takes (`Allow`), as RFC 9110 requires
+        response.headers.update(exc.headers or {})
+        return response
 
     async def database_down(request: Request, exc: Exception) -> Response:
         log.error("database unavailable on %s: %s", request.url.path, exc)
@@ -185,6 +200,7 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error,
+            RateLimited: rate_limited,
             HTTPException: http_error,
             PyMongoError: database_down,
             Exception: crash,

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from coach.analysis.base import Analyzer
-from coach.api.routes import LoginLimiter
 from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviews.service import InterviewService
 from coach.livekit.egress import EgressRecorder
 from coach.livekit.tokens import LiveKitConfig
+from coach.ratelimits import RateLimits
 from coach.sessions.manager import SessionManager
 from coach.sessions.session import Interviewer
 from coach.settings import Settings
@@ -37,7 +37,7 @@ class Services:
     tokens: TokenIssuer
     users: UserService
     interviews: InterviewService
-    login_limiter: LoginLimiter
+    rate_limits: RateLimits
     sessions: SessionManager
     tickets: TicketBook
     interviewer_for: InterviewerFactory = no_interviewer

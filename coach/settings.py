@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,8 +49,28 @@ class Settings(BaseSettings):
     # Accounts
     jwt_secret: SecretStr | None = None
     jwt_ttl_minutes: int = Field(60 * 24, ge=1)
-    login_attempts_per_minute: int = Field(5, ge=1)
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+
+    # Rate limits, in the `limits` notation ("10/minute"; several joined with ";"; empty: none).
+    # Counted in memory, or in MongoDB (shared by every instance) when MONGODB_URI is set.
+    rate_limits: bool = True
+    rate_limit_login_failures_per_account_and_address: str = "5/minute"
+    rate_limit_login_failures_per_address: str = "20/10 minutes"
+    # over every address, but only for addresses that already failed on the account
+    rate_limit_login_failures_per_account: str = "20/hour"
+    rate_limit_register_per_address: str = "20/hour"
+    rate_limit_password_per_address: str = "20/hour"
+    rate_limit_password_per_account: str = "5/15 minutes"
+    rate_limit_ws_ticket_per_address: str = "120/minute"
+    rate_limit_ws_ticket_per_account: str = "30/minute"
+    rate_limit_session_per_address: str = "60/minute"
+    rate_limit_session_per_account: str = "10/minute"
+    rate_limit_analyze_per_address: str = "60/minute"
+    rate_limit_analyze_per_account: str = "20/minute"
+    rate_limit_retry_per_address: str = "60/minute"
+    rate_limit_retry_per_account: str = "10/minute"
+    rate_limit_livekit_token_per_address: str = "60/minute"
+    rate_limit_livekit_token_per_account: str = "20/minute"
 
     # Analysis jobs
     analysis_lease_seconds: float = Field(300.0, gt=0)
@@ -102,6 +129,11 @@ class Settings(BaseSettings):
     session_grace_seconds: float = Field(60.0, ge=0)
     max_sessions: int = Field(200, ge=1)
     max_sessions_per_user: int = Field(2, ge=1)
+    max_sessions_per_address: int = Field(20, ge=1)
+    # sessions waiting out their grace after the client vanished, per user and per address;
+    # beyond these the oldest is stored at once
+    max_abandoned_sessions_per_user: int = Field(1, ge=1)
+    max_abandoned_sessions_per_address: int = Field(4, ge=1)
     max_session_minutes: float = Field(90.0, gt=0)
     max_audio_frame_bytes: int = Field(64_000, ge=320)
     metrics_interval_seconds: float = Field(3.0, gt=0)
@@ -113,6 +145,19 @@ class Settings(BaseSettings):
     # Speech metrics
     pause_threshold_seconds: float = Field(1.2, gt=0)
     pace_segment_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _rates_parse(cls, value: object, info: ValidationInfo) -> object:
+        if info.field_name and info.field_name.startswith("rate_limit_") and str(value).strip():
+            from limits import parse_many
+
+            try:
+                parse_many(str(value))
+            except ValueError as e:
+                why = f"{value!r} is not a rate like '10/minute' or '5/minute;50/day'"
+                raise ValueError(why) from e
+        return value
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:

@@ -18,6 +18,7 @@ from coach.interviewer.factory import PlanError
 from coach.livekit.rooms import claim_room
 from coach.livekit.source import LiveKitAudioSource
 from coach.providers import ProviderError
+from coach.ratelimits import RateLimited
 from coach.sessions.manager import SessionError, SessionSpec
 from coach.sessions.session import Event, LiveSession
 from coach.validation import first_error
@@ -32,7 +33,7 @@ _SEND_QUEUE = 1000
 class AudioFormat(BaseModel):
     """The audio a stream-mode client will send."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     encoding: str = Field("linear16", pattern="^linear16$")
     sampleRate: int = Field(16_000, ge=8_000, le=48_000)
@@ -41,7 +42,8 @@ class AudioFormat(BaseModel):
 class StartMessage(BaseModel):
     """`{"action":"start", ...}`: stream mode when `audio` is given, else LiveKit mode."""
 
-    model_config = ConfigDict(extra="ignore")
+    # strict: "16000" is not a sample rate; what docs/protocol.md shows is what is accepted
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     action: str
     roomName: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[\w.:-]+$")
@@ -52,6 +54,8 @@ class StartMessage(BaseModel):
 
 class ResumeMessage(BaseModel):
     """`{"action":"resume","sessionId":..., "lastSeq": n}`."""
+
+    model_config = ConfigDict(strict=True)
 
     action: str
     sessionId: str = Field(min_length=1, max_length=64)
@@ -127,6 +131,7 @@ class _Connection:
 
     def __init__(self, ws: WebSocket, user_id: str, link: _Link) -> None:
         self.ws, self.user_id, self.link = ws, user_id, link
+        self.address = ws.client.host if ws.client is not None else "unknown"
         self.services = ws.app.state.services
         self.session: LiveSession | None = None
 
@@ -136,7 +141,7 @@ class _Connection:
     async def on_text(self, text: str) -> None:
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
             self.error("bad_json", "messages must be JSON objects")
             return
         if not isinstance(message, dict):
@@ -161,6 +166,16 @@ class _Connection:
         except ValidationError as e:
             self.error("bad_start", first_error(e, whole="message"))
             return
+        try:
+            await self.services.rate_limits.hit(
+                "session", address=self.address, account=self.user_id
+            )
+        except RateLimited as e:
+            self.link.send(
+                {"type": "error", "code": "rate_limited", "message": str(e),
+                 "retryAfter": e.retry_after}
+            )  # fmt: skip
+            return
         manager = self.services.sessions
         source: AudioSource
         if start.audio is None:
@@ -173,18 +188,30 @@ class _Connection:
                     'send "audio" to stream the microphone over this socket instead',
                 )
                 return
-            if not start.roomName or not start.participantIdentity:
-                self.error("bad_start", "LiveKit mode needs roomName and participantIdentity")
+            if not start.roomName:
+                self.error("bad_start", "LiveKit mode needs roomName")
                 return
-            if not await claim_room(self.user_id, start.roomName):
-                self.error("room_taken", "this room belongs to another user")
+            # the candidate's LiveKit token carries their user id as identity: that is the
+            # only participant a session of theirs may listen to
+            if start.participantIdentity not in (None, self.user_id):
+                self.error(
+                    "identity_not_yours",
+                    "participantIdentity must be your own LiveKit identity (your user id, as "
+                    "in the token from POST /api/livekit/token), or left out",
+                )
                 return
-            source = LiveKitAudioSource(config, start.roomName, start.participantIdentity)
+        # a session names only rooms its user owns (the first to name a room owns it)
+        if start.roomName is not None and not await claim_room(self.user_id, start.roomName):
+            self.error("room_taken", "this room belongs to another user")
+            return
         try:
             if start.audio is not None:
                 source = PushedAudio(
                     start.audio.sampleRate, max_frame_bytes=manager.limits.max_frame_bytes
                 )
+            else:
+                assert self.services.livekit is not None and start.roomName is not None
+                source = LiveKitAudioSource(self.services.livekit, start.roomName, self.user_id)
             # stream mode: the text interviewer; LiveKit mode: the voice interviewer below
             interviewer = (
                 self.services.interviewer_for(start.plan)
@@ -200,6 +227,7 @@ class _Connection:
                     interviewer=interviewer,
                     # LiveKit mode is recorded by Egress, in the room, when configured
                     record=self.services.settings.record_audio and start.audio is not None,
+                    address=self.address,
                 )
             )
         except (SessionError, AudioLimitError) as e:
@@ -220,7 +248,11 @@ class _Connection:
                 self.session.egress_id = await egress.start(self.session.room_name)
             except ProviderError as e:
                 # the interview matters more than its recording: go on without one
-                self.error("recording_unavailable", str(e))
+                log.error("egress for session %s did not start: %s", self.session.id, e)
+                self.error(
+                    "recording_unavailable",
+                    "the recording could not start; the interview goes on unrecorded",
+                )
 
     async def _start_voice(self, raw_plan: dict[str, Any]) -> None:
         session, config, settings = self.session, self.services.livekit, self.services.settings

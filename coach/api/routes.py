@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+import math
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from coach.api.schemas import (
     LiveKitToken,
     LiveKitTokenRequest,
     Me,
+    PasswordChange,
     Registered,
     TicketOut,
     TokenOut,
@@ -47,27 +47,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
 
 
-class LoginLimiter:
-    """Sliding-window limit of login attempts per email."""
-
-    def __init__(self, attempts: int = 5, window_seconds: float = 60.0) -> None:
-        self.attempts, self.window = attempts, window_seconds
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, key: str) -> bool:
-        """Record an attempt; False when over the limit."""
-        now = time.monotonic()
-        q = self._seen[key]
-        while q and q[0] < now - self.window:
-            q.popleft()
-        if not q:
-            # forget idle keys, so probing many emails cannot grow this without bound
-            self._seen.pop(key, None)
-            q = self._seen[key]
-        if len(q) >= self.attempts:
-            return False
-        q.append(now)
-        return True
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy, uvicorn's `--proxy-headers` sets it)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 async def _body(request: Request, model: type[M]) -> M:
@@ -85,13 +67,50 @@ async def _body(request: Request, model: type[M]) -> M:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        data = json.loads(raw or b"null")
-    except ValueError as e:
-        raise ApiError(400, "bad_json", f"body is not JSON: {e}") from e
+        data = json.loads(raw or b"null", parse_float=_number, parse_constant=_no_constant)
+    except ApiError:
+        raise
+    except (ValueError, RecursionError) as e:
+        # the decoder's position only: never the body, never a traceback
+        where = f" at byte {e.pos}" if isinstance(e, json.JSONDecodeError) else ""
+        raise ApiError(400, "bad_json", f"body is not JSON{where}") from e
     try:
-        return model.model_validate(data)
+        # strict: what the OpenAPI document allows is what is accepted ("1.5" is no number)
+        parsed = model.model_validate(data, strict=True)
     except ValidationError as e:
         raise ApiError(422, "validation_error", first_error(e, whole="body")) from e
+    # only the fields the model keeps: unknown ones are ignored, whatever their size
+    if not _fits_int64(parsed.model_dump()):
+        # MongoDB stores at most 8-byte integers; the OpenAPI document says so too
+        raise ApiError(422, "validation_error", "body: integers must fit in 64 bits")
+    return parsed
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _fits_int64(node: Any) -> bool:
+    if isinstance(node, bool):
+        return True
+    if isinstance(node, int):
+        return INT64[0] <= node <= INT64[1]
+    if isinstance(node, dict):
+        return all(_fits_int64(v) for v in node.values())
+    if isinstance(node, list | tuple):
+        return all(_fits_int64(v) for v in node)
+    return True
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    if math.isinf(value):
+        raise ApiError(422, "validation_error", "body: numbers must be finite")
+    # JSON Schema counts 7.0 as an integer, so the server does too (a float field takes it)
+    return int(value) if value.is_integer() else value
+
+
+def _no_constant(text: str) -> float:
+    raise ApiError(400, "bad_json", f"body is not JSON: {text} is not a JSON number")
 
 
 def _json(model: BaseModel, status: int = 200) -> JSONResponse:
@@ -116,8 +135,9 @@ async def current_user(request: Request) -> User:
 
 async def register(request: Request) -> Response:
     """Create an account and sign it in."""
-    creds = await _body(request, Credentials)
     svc = request.app.state.services
+    await svc.rate_limits.hit("register", address=client_address(request))
+    creds = await _body(request, Credentials)
     if (why := weakness(creds.password, creds.email)) is not None:
         raise ApiError(400, "weak_password", why)
     try:
@@ -136,11 +156,13 @@ async def login(request: Request) -> Response:
     """Exchange email + password for a token."""
     creds = await _body(request, Credentials)
     svc = request.app.state.services
-    if not svc.login_limiter.allow(creds.email.lower()):
-        raise ApiError(429, "too_many_attempts", "too many login attempts; wait a minute")
-    user = await svc.users.authenticate(creds.email, creds.password)
+    email, address = creds.email.lower(), client_address(request)
+    await svc.rate_limits.login_allowed(email, address)
+    user = await svc.users.authenticate(email, creds.password)
     if user is None:
+        await svc.rate_limits.login_failed(email, address)
         raise ApiError(401, "bad_credentials", "wrong email or password")
+    await svc.rate_limits.login_succeeded(email, address)
     return _json(TokenOut(token=svc.tokens.issue(user.id, user.token_version)))
 
 
@@ -153,10 +175,27 @@ async def sign_out_everywhere(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def change_password(request: Request) -> Response:
+    """Change the password: every earlier token and ticket dies; the answer is a fresh token."""
+    user = await current_user(request)
+    svc = request.app.state.services
+    await svc.rate_limits.hit("password", address=client_address(request), account=user.id)
+    body = await _body(request, PasswordChange)
+    if (why := weakness(body.new_password, user.email)) is not None:
+        raise ApiError(400, "weak_password", why)
+    version = await svc.users.change_password(user, body.current_password, body.new_password)
+    if version is None:
+        raise ApiError(403, "wrong_password", "the current password is not right")
+    svc.tickets.revoke_user(user.id)
+    return _json(TokenOut(token=svc.tokens.issue(user.id, version)))
+
+
 async def ws_ticket(request: Request) -> Response:
     """A single-use ticket that opens one WebSocket within seconds: no JWT in any URL."""
     user = await current_user(request)
-    tickets = request.app.state.services.tickets
+    services = request.app.state.services
+    await services.rate_limits.hit("ws_ticket", address=client_address(request), account=user.id)
+    tickets = services.tickets
     return _json(TicketOut(ticket=tickets.issue(user.id), expires_in=tickets.ttl), 201)
 
 
@@ -177,6 +216,9 @@ async def me(request: Request) -> Response:
 async def analyze(request: Request) -> Response:
     """Store an interview as processing and analyze it in the background."""
     user = await current_user(request)
+    await request.app.state.services.rate_limits.hit(
+        "analyze", address=client_address(request), account=user.id
+    )
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
         raise ApiError(400, "bad_idempotency_key", "Idempotency-Key: 1 to 255 printable characters")
@@ -198,7 +240,11 @@ async def list_interviews(request: Request) -> Response:
     if status is not None and status not in ("processing", "completed", "failed"):
         raise ApiError(400, "bad_query", "status: must be processing, completed or failed")
     try:
-        limit = int(request.query_params.get("limit", "20"))
+        # an integer as the OpenAPI document says: not `limit=` (empty), " 5", non-ASCII digits
+        raw_limit = request.query_params.get("limit", "20")
+        if not raw_limit.isascii() or not raw_limit.lstrip("-").isdigit():
+            raise ValueError(raw_limit)
+        limit = int(raw_limit)
     except ValueError as e:
         raise ApiError(400, "bad_query", "limit: must be an integer") from e
     if not 1 <= limit <= 100:
@@ -242,8 +288,10 @@ async def recording(request: Request) -> Response:
 async def retry(request: Request) -> Response:
     """Send a failed interview back to processing."""
     user = await current_user(request)
+    services = request.app.state.services
+    await services.rate_limits.hit("retry", address=client_address(request), account=user.id)
     iid = request.path_params["id"]
-    found = await request.app.state.services.interviews.retry(user.id, iid)
+    found = await services.interviews.retry(user.id, iid)
     if found is None:
         raise ApiError(404, "not_found", "no such interview")
     if found.status == "completed":
@@ -254,8 +302,12 @@ async def retry(request: Request) -> Response:
 async def livekit_token(request: Request) -> Response:
     """A LiveKit token for one of the user's rooms (the first to ask for a room owns it)."""
     user = await current_user(request)
+    services = request.app.state.services
+    await services.rate_limits.hit(
+        "livekit_token", address=client_address(request), account=user.id
+    )
     body = await _body(request, LiveKitTokenRequest)
-    config = request.app.state.services.livekit
+    config = services.livekit
     if config is None:
         raise ApiError(
             503, "livekit_not_configured", "LiveKit is not configured; use stream mode instead"
@@ -286,7 +338,8 @@ async def livekit_webhook(request: Request) -> Response:
         event = verify_webhook(config, raw.decode("utf-8", "replace"), request.headers.get(
             "authorization", ""))  # fmt: skip
     except ValueError as e:
-        raise ApiError(401, "bad_signature", str(e)) from e
+        log.warning("LiveKit webhook refused: %s", e)
+        raise ApiError(401, "bad_signature", "webhook signature rejected") from e
     if event.event == "egress_ended" and services.egress is not None:
         await services.egress.ended(event.egress_info)
     return Response(status_code=204)
@@ -313,7 +366,7 @@ class Endpoint:
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     auth: bool = True
-    query: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str, dict[str, Any]], ...] = ()
     media: str = "application/json"
 
 
@@ -324,14 +377,19 @@ ENDPOINTS = [
              responses={200: Health}, errors=(503,), auth=False),
     Endpoint("/api/auth/register", {"post": register},
              "Create an account (the 10,000 most common passwords are refused: 400 weak_password)",
-             body=Credentials, responses={201: Registered}, errors=(400, 409, 413, 422, 503),
+             body=Credentials, responses={201: Registered},
+             errors=(400, 409, 413, 422, 429, 503),
              auth=False),
     Endpoint("/api/auth/login", {"post": login}, "Sign in",
              body=Credentials, responses={200: TokenOut}, errors=(400, 401, 413, 422, 429, 503),
              auth=False),
     Endpoint("/api/auth/ws-ticket", {"post": ws_ticket},
              "A single-use WebSocket ticket for `?ticket=` (browsers cannot send headers)",
-             responses={201: TicketOut}, errors=(*_AUTH, 503)),
+             responses={201: TicketOut}, errors=(*_AUTH, 429, 503)),
+    Endpoint("/api/me/password", {"post": change_password},
+             "Change the password: every earlier token stops working; answers a fresh token",
+             body=PasswordChange, responses={200: TokenOut},
+             errors=(*_AUTH, 400, 403, 413, 422, 429, 503)),
     Endpoint("/api/me/sign-out-everywhere", {"post": sign_out_everywhere},
              "Revoke every token of the signed-in user (all devices sign in again)",
              responses={204: None}, errors=(*_AUTH, 503)),
@@ -340,21 +398,23 @@ ENDPOINTS = [
     Endpoint("/api/interviews/analyze", {"post": analyze},
              "Store a session summary and analyze it in the background",
              body=AnalyzeRequest, responses={202: Accepted},
-             errors=(*_AUTH, 400, 413, 422, 503)),
+             errors=(*_AUTH, 400, 413, 422, 429, 503)),
     Endpoint("/api/interviews", {"get": list_interviews}, "The user's interviews, newest first",
              responses={200: InterviewPage}, errors=(*_AUTH, 400, 503),
-             query=(("status", "processing | completed | failed"),
-                    ("limit", "1..100, default 20"),
-                    ("cursor", "nextCursor of the previous page"))),
+             query=(("status", "processing | completed | failed",
+                     {"type": "string", "enum": ["processing", "completed", "failed"]}),
+                    ("limit", "1..100, default 20",
+                     {"type": "integer", "minimum": 1, "maximum": 100}),
+                    ("cursor", "nextCursor of the previous page", {"type": "string"}))),
     Endpoint("/api/interviews/{id}", {"get": interview, "delete": interview},
              "One interview (DELETE removes it and its recording)",
              responses={200: InterviewOut, 204: None}, errors=(*_AUTH, 404, 503)),
     Endpoint("/api/interviews/{id}/retry", {"post": retry}, "Analyze a failed interview again",
-             responses={202: Accepted}, errors=(*_AUTH, 404, 409, 503)),
+             responses={202: Accepted}, errors=(*_AUTH, 404, 409, 429, 503)),
     Endpoint("/api/livekit/token", {"post": livekit_token},
              "A LiveKit token to join one of your rooms with a microphone",
              body=LiveKitTokenRequest, responses={200: LiveKitToken},
-             errors=(*_AUTH, 400, 403, 413, 422, 503)),
+             errors=(*_AUTH, 400, 403, 413, 422, 429, 503)),
     Endpoint("/api/livekit/webhook", {"post": livekit_webhook},
              "LiveKit webhooks (Authorization: LiveKit's signed token)",
              responses={204: None}, errors=(401, 413, 503), auth=False),
@@ -387,6 +447,7 @@ def openapi_document() -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )  # fmt: skip
     schemas = dict(defs.get("$defs", {}))
+    _bound_integers(schemas)
 
     def ref(model: type[BaseModel]) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{model.__name__}"}
@@ -394,7 +455,8 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     reasons = {400: "Bad input", 401: "No or bad token", 404: "Not found or not yours",
                403: "Not yours", 409: "Conflict", 413: "Body too large", 422: "Invalid field",
-               429: "Too many attempts", 503: "Database unavailable"}  # fmt: skip
+               429: "Over a rate limit; retry after Retry-After seconds",
+               503: "Database unavailable"}  # fmt: skip
     for e in ENDPOINTS:
         for method in e.methods:
             op: dict[str, Any] = {"summary": e.summary, "responses": {}}
@@ -404,8 +466,8 @@ def openapi_document() -> dict[str, Any]:
             if method == "get":
                 params += [
                     {"name": n, "in": "query", "required": False, "description": d,
-                     "schema": {"type": "string"}}
-                    for n, d in e.query
+                     "schema": schema}
+                    for n, d, schema in e.query
                 ]  # fmt: skip
             if params:
                 op["parameters"] = params
@@ -415,7 +477,8 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": ref(e.body)}},
                 }
             for status, model in e.responses.items():
-                if (status == 204) != (method == "delete"):
+                # on a path with GET and DELETE, the 204 is DELETE's and the body GET's
+                if len(e.methods) > 1 and (status == 204) != (method == "delete"):
                     continue
                 if model is None:
                     content: dict[str, Any] | None = {e.media: {}} if status != 204 else None
@@ -431,6 +494,10 @@ def openapi_document() -> dict[str, Any]:
                     "description": reasons[status],
                     "content": {"application/json": {"schema": ref(ErrorOut)}},
                 }
+                if status == 429:
+                    op["responses"]["429"]["headers"] = {
+                        "Retry-After": {"required": True, "schema": {"type": "integer"}}
+                    }
             if e.auth:
                 op["security"] = [{"bearer": []}]
             paths.setdefault(e.path, {})[method] = op
@@ -446,6 +513,20 @@ def openapi_document() -> dict[str, Any]:
                                            "bearerFormat": "JWT"}},
         },
     }  # fmt: skip
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer is documented as what the server accepts: 64 bits at most."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("format", "int64")
+            node.setdefault("minimum", INT64[0])
+            node.setdefault("maximum", INT64[1])
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
 
 
 async def openapi(request: Request) -> Response:

@@ -15,8 +15,19 @@ from coach.speech.summary import SessionSummary, WireModel
 class Credentials(WireModel):
     """Register/login body."""
 
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    # no `\s`: Python's and JavaScript's disagree (U+0085, U+FEFF), and this pattern is both
+    # the server's rule and the OpenAPI document's
+    email: str = Field(
+        min_length=3, max_length=254, pattern=r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+$"
+    )
     password: str = Field(min_length=8, max_length=256)
+
+
+class PasswordChange(WireModel):
+    """POST /api/me/password body: the current password and the new one."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
 
 
 class Registered(WireModel):

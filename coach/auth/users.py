@@ -57,6 +57,17 @@ class UserService:
         user = await self.get(claims[0])
         return user if user is not None and user.token_version == claims[1] else None
 
+    async def change_password(self, user: User, current: str, new: str) -> int | None:
+        """Set a new password if `current` is right; the new token version, else None."""
+        if not await self._verify(user.password_hash, current):
+            return None
+        new_hash = await self._hash(new)
+        await User.find(User.id == user.id).update(
+            {"$set": {"passwordHash": new_hash}, "$inc": {"tokenVersion": 1}}
+        )
+        found = await self.get(user.id)
+        return found.token_version if found is not None else None
+
     async def revoke_tokens(self, user_id: str) -> None:
         """Sign out everywhere: every token issued so far stops working."""
         await User.find(User.id == user_id).update({"$inc": {"tokenVersion": 1}})

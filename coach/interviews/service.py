@@ -17,6 +17,8 @@ from coach.store.documents import Interview, Status, now
 
 log = logging.getLogger("coach.interviews")
 
+ANALYSIS_FAILED = "the analysis could not be completed; retry it"
+
 
 @dataclass(frozen=True)
 class ServiceOptions:
@@ -192,7 +194,8 @@ class InterviewService:
                 raise
             except Exception as e:  # an analyzer failure must mark the job, not kill the loop
                 log.warning("analysis of %s failed: %s", interview_id, e)
-                update = {"status": "failed", "error": str(e), "leaseUntil": None}
+                # the reason stays in the log: the client sees that it failed and can retry
+                update = {"status": "failed", "error": ANALYSIS_FAILED, "leaseUntil": None}
             await Interview.get_pymongo_collection().update_one(
                 {"_id": interview_id, "status": "processing"}, {"$set": update}
             )

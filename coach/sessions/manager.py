@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ class SessionLimits:
 
     max_sessions: int = 200
     max_sessions_per_user: int = 2
+    max_sessions_per_address: int = 20
+    # sessions whose client vanished, waiting out their grace: beyond these the oldest is
+    # stored at once, so abandoned sockets cannot hold the server's slots
+    max_abandoned_per_user: int = 1
+    max_abandoned_per_address: int = 4
     max_duration_seconds: float = 90 * 60.0
     max_frame_bytes: int = 64_000
     grace_seconds: float = 60.0
@@ -56,6 +62,7 @@ class SessionSpec:
     interviewer: Interviewer | None = None
     record: bool = False
     session_id: str | None = None  # a LiveKit job's interview id, so a redispatch is one
+    address: str | None = None  # the client's address; None for a LiveKit job
 
 
 class SessionManager:
@@ -85,6 +92,7 @@ class SessionManager:
         self._live: dict[str, LiveSession] = {}
         self._ended: dict[str, LiveSession] = {}
         self._grace: dict[str, asyncio.Task[None]] = {}
+        self._address: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self.egress: EgressRecorder | None = None
@@ -168,6 +176,13 @@ class SessionManager:
                 "max_sessions_per_user",
                 f"at most {lim.max_sessions_per_user} live sessions per user",
             )
+        if spec.address is not None:
+            here = sum(1 for sid in self._live if self._address.get(sid) == spec.address)
+            if here >= lim.max_sessions_per_address:
+                raise SessionError(
+                    "max_sessions_per_address",
+                    f"at most {lim.max_sessions_per_address} live sessions from one address",
+                )
         if any(
             s.room_name == spec.room_name and s.participant_identity == spec.participant_identity
             for s in self._live.values()
@@ -207,6 +222,8 @@ class SessionManager:
             final_pass=self.final_pass,
         )
         self._live[session_id] = session
+        if spec.address is not None:
+            self._address[session_id] = spec.address
         session.start()
         log.info("session %s started", session_id, extra={"room": spec.room_name})
         return session
@@ -231,9 +248,24 @@ class SessionManager:
         session.detach()
         if session.state != "live" or session.id in self._grace:
             return
+        lim = self.limits
+        address = self._address.get(session.id)
+        self._abandon_beyond(lambda s: s.user_id == session.user_id, lim.max_abandoned_per_user)
+        if address is not None:
+            self._abandon_beyond(
+                lambda s: self._address.get(s.id) == address, lim.max_abandoned_per_address
+            )
         self._grace[session.id] = asyncio.create_task(
             self._expire(session), name=f"session-grace[{session.id}]"
         )
+
+    def _abandon_beyond(self, same: Callable[[LiveSession], bool], keep: int) -> None:
+        """Store the oldest abandoned sessions of one user or address, leaving room for one."""
+        waiting = [s for sid in self._grace if (s := self._live.get(sid)) is not None and same(s)]
+        for old in waiting[: max(0, len(waiting) - keep + 1)]:
+            self._grace.pop(old.id).cancel()
+            log.info("session %s stored early: too many abandoned sessions", old.id)
+            self._track(old.finish("client_gone"))
 
     async def _expire(self, session: LiveSession) -> None:
         await asyncio.sleep(self.limits.grace_seconds)
@@ -252,6 +284,7 @@ class SessionManager:
 
     def _stored(self, session: LiveSession) -> None:
         self._live.pop(session.id, None)
+        self._address.pop(session.id, None)
         self._ended[session.id] = session
         loop = asyncio.get_running_loop()
         # An ended session stays resumable for replay a while, then it is forgotten.

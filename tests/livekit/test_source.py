@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from livekit import rtc
@@ -103,28 +104,41 @@ def test_late_track_starts_after_silence_at_the_right_time() -> None:
     assert first / 16000 == pytest.approx(3.0, abs=0.01)
 
 
-async def test_livekit_mode_needs_a_room_of_ones_own(tmp_path: Any) -> None:
+async def test_livekit_mode_needs_a_room_and_an_identity_of_ones_own(tmp_path: Any) -> None:
     s = livekit_settings(data_dir=tmp_path)
     app = create_app(s, analyzer=OfflineCoach(), database=database(),
                      recognizer=ScriptedRecognizer([]))  # fmt: skip
     async with serve(app) as srv:
         mine = await account(srv.url, "owner@example.com")
         other = await account(srv.url, "other@example.com")
+        async with httpx.AsyncClient(base_url=srv.url) as h:
+            me = await h.get("/api/me", headers={"authorization": f"Bearer {mine}"})
+        my_id = me.json()["id"]
         async with client(srv.ws_url, mine) as c:
-            await c.send({"action": "start", "roomName": "room-x"})
+            await c.send({"action": "start", "participantIdentity": my_id})
             assert (await c.of_type("error"))["code"] == "bad_start"
+            # the LiveKit identity is the user id: naming anyone else is refused
+            await c.send({"action": "start", "roomName": "room-x", "participantIdentity": "p"})
+            refused = await c.of_type("error")
+            assert refused["code"] == "identity_not_yours" and "user id" in refused["message"]
         async with client(srv.ws_url, other) as c:
             # the first to use a room owns it
             plan = {"role": "Designer", "questions": 2}
-            await c.send({"action": "start", "roomName": "room-x", "participantIdentity": "p",
-                          "plan": plan})  # fmt: skip
+            await c.send({"action": "start", "roomName": "room-x", "plan": plan})
             await c.of_type("ready")
             # no OpenAI/Deepgram keys here: the interview goes on without the AI voice
             assert (await c.of_type("error"))["code"] == "interviewer_unavailable"
             assert not [e for e in c.events if e.get("type") == "question"]
-        async with client(srv.ws_url, mine) as c:
-            await c.send({"action": "start", "roomName": "room-x", "participantIdentity": "p"})
-            assert (await c.of_type("error"))["code"] == "room_taken"
+            async with client(srv.ws_url, mine) as m:
+                # neither mode may name another user's room, even with a made-up identity
+                await m.send(
+                    {"action": "start", "roomName": "room-x", "participantIdentity": my_id}
+                )
+                assert (await m.of_type("error"))["code"] == "room_taken"
+                await m.send({"action": "start", "roomName": "room-x", "participantIdentity": "x",
+                              "audio": {"encoding": "linear16", "sampleRate": 16000}})  # fmt: skip
+                assert (await m.of_type("error"))["code"] == "room_taken"
+                # so the owner's interview was never blocked by a stranger's session
 
 
 async def test_unreachable_livekit_ends_the_session_with_a_reason(tmp_path: Any) -> None:
@@ -134,7 +148,7 @@ async def test_unreachable_livekit_ends_the_session_with_a_reason(tmp_path: Any)
     async with serve(app) as srv:
         token = await account(srv.url)
         async with client(srv.ws_url, token) as c:
-            await c.send({"action": "start", "roomName": "room-y", "participantIdentity": "p"})
+            await c.send({"action": "start", "roomName": "room-y"})
             await c.of_type("ready")
             failed = await c.of_type("error", within=120)
             assert failed["code"] == "audio_source_failed"

@@ -244,7 +244,7 @@ async def test_failed_analysis_offers_a_retry_that_works(browser: Any, tmp_path:
         await page.reload()
         failed = page.locator("#failed")
         await failed.wait_for()
-        assert "unavailable" in await failed.inner_text()
+        assert "could not be completed" in await failed.inner_text()
         await Shots(tmp_path / "screens").take(page, "failed")
         await page.get_by_role("button", name="Retry the analysis").click()
         await page.wait_for_function(
