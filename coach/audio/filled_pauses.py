@@ -13,10 +13,12 @@ The detector is in two pure steps over contours, then a fusion with the words:
 - `vowel_core`: within a stretch, the longest run of frames whose first two formants are steady
   and in the central-vowel region (scaled for the speaker's pitch), and whether a quieter voiced
   tail follows it (the nasal murmur that makes it "um");
-- `fuse`: a stretch with a central vowel becomes a filler only where the recognizer put no word,
-  or put a short function word that sounds like a hesitation (replaced), or another function
-  word the stretch runs past (the filler is inserted before it). A hesitation the recognizer
-  wrote is never counted twice: a stretch over such a word adds nothing.
+- `fuse`: a stretch with a central vowel becomes a filler only where Whisper put a short word it
+  doubted (low probability) and stretched past its usual length: a word that sounds like a
+  hesitation is replaced, another function word gets the filler before it. A hesitation the
+  recognizer wrote is never counted twice: a stretch over such a word adds nothing. Where
+  Whisper wrote nothing, a steady vowel alone was more often a trailing vowel than a filler
+  (bench/stt.py), so it adds nothing.
 
 `detect` runs Praat's trackers (praat-parselmouth) over one window of speech: pitch over the
 window, formants only over the few stretches that pass the pitch test, so it costs about 1 % of
@@ -207,10 +209,11 @@ def fuse(
 ) -> list[Word]:
     """`words` with the filled pauses the recognizer missed added as fillers heard from audio.
 
-    A pause over a hesitation the recognizer wrote adds nothing; over a sound-alike word
-    ("a", "am") it replaces that word; over another function word it is inserted before it;
-    over a content word it is left out (a steady vowel inside a word is just a vowel); in a gap
-    it is inserted. Words stay in time order.
+    A pause over a hesitation the recognizer wrote adds nothing. Over a word Whisper doubted
+    (low probability and stretched): a sound-alike ("a", "am") is replaced, another function
+    word gets the filler before it. A content word, a word Whisper was sure of, or no word at
+    all leaves the pause out (a steady vowel inside a word is just a vowel). Words stay in
+    time order.
     """
     out = list(words)
     for fp in heard:
