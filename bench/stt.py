@@ -164,7 +164,26 @@ def _cues(
     return cues
 
 
-def filler_table(data_dir: Path) -> None:
+def noisy_copy(src: Path, dst: Path, snr_db: float = 15.0, seed: int = 11) -> None:
+    """`src` with pink noise at `snr_db` over its speech, and its ground truth beside it."""
+    with wave.open(str(src)) as w:
+        rate, clean = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    x = clean.astype(np.float64)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).normal(0, 1, x.size))
+    spectrum[1:] /= np.sqrt(np.fft.rfftfreq(x.size, 1 / rate)[1:])
+    spectrum[0] = 0
+    pink = np.fft.irfft(spectrum, x.size)
+    loud = x[np.abs(x) > 0.01 * np.abs(x).max()]
+    pink *= np.sqrt(np.mean(loud**2) / 10 ** (snr_db / 10) / np.mean(pink**2))
+    with wave.open(str(dst), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.clip(x + pink, -32768, 32767).astype(np.int16).tobytes())
+    dst.with_suffix(".json").write_text(src.with_suffix(".json").read_text())
+
+
+def filler_table(data_dir: Path, noisy_dir: Path | None = None) -> None:
     """Per clip: hesitations found, precision and WER before and after the filled-pause
     detector, from one transcription; then each cue's precision alone and the detector's cost."""
     from coach.audio import filled_pauses as fp
@@ -177,6 +196,12 @@ def filler_table(data_dir: Path) -> None:
     clips = sorted(HARD.glob("*.wav"))
     clips += [FIXTURES / f"{n}.wav" for n in FILLER_CLIPS]
     clips.append(Path(__file__).resolve().parents[1] / "coach" / "samples" / "answer.wav")
+    if noisy_dir is not None:
+        # a noisy copy of every fixture with fillers (pink noise, 15 dB)
+        for wav in clips[-len(FILLER_CLIPS) - 1 :]:
+            noisy = noisy_dir / f"{wav.stem}-noisy.wav"
+            noisy_copy(wav, noisy)
+            clips.append(noisy)
     sums = {k: 0 for k in ("said", "before", "after", "fp_before", "fp_after")}
     cue_fired: dict[str, int] = {}
     cue_true: dict[str, int] = {}
@@ -256,7 +281,7 @@ def main() -> None:
             print(json.dumps(run_one(args.one, data_dir)))
             return
         if args.fillers_only:
-            filler_table(data_dir)
+            filler_table(data_dir, Path(tmp))
             return
         long_file = Path(tmp) / "long.wav"
         make_long(long_file, args.long_minutes)
@@ -274,7 +299,7 @@ def main() -> None:
                 f"{path.name:<14}{r['audio_s']:>9.1f}{r['elapsed_s']:>9.1f}{r['rtf']:>7.3f}"
                 f"{r['words']:>7}{r['peak_rss_mb']:>9.1f}"
             )
-        filler_table(data_dir)
+        filler_table(data_dir, Path(tmp))
 
 
 if __name__ == "__main__":

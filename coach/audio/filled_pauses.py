@@ -13,12 +13,13 @@ The detector is in two pure steps over contours, then a fusion with the words:
 - `vowel_core`: within a stretch, the longest run of frames whose first two formants are steady
   and in the central-vowel region (scaled for the speaker's pitch), and whether a quieter voiced
   tail follows it (the nasal murmur that makes it "um");
-- `fuse`: a stretch with a central vowel becomes a filler only where Whisper put a short word it
-  doubted (low probability) and stretched past its usual length: a word that sounds like a
-  hesitation is replaced, another function word gets the filler before it. A hesitation the
-  recognizer wrote is never counted twice: a stretch over such a word adds nothing. Where
-  Whisper wrote nothing, a steady vowel alone was more often a trailing vowel than a filler
-  (bench/stt.py), so it adds nothing.
+- `fuse`: a stretch with a central vowel becomes a filler only where the words Whisper wrote do
+  not explain it: no word near it can hold a central vowel (the CMU Pronouncing Dictionary says
+  which can: "I um keep" heard as "I am keep"), or the word over it is a short function word
+  Whisper doubted (low probability) and stretched past its usual length. A sound-alike
+  ("am", "a") is replaced; otherwise the filler goes beside the word, on the side its vowel is
+  on. A hesitation the recognizer wrote is never counted twice: a stretch near such a word adds
+  nothing.
 
 `detect` runs Praat's trackers (praat-parselmouth) over one window of speech: pitch over the
 window, formants only over the few stretches that pass the pitch test, so it costs about 1 % of
