@@ -187,7 +187,10 @@ class SpeechAccumulator:
         kept = self._fillers.refresh(self._words, self._dirty, reach)
         self._filler_out = self._filler_out[:kept] + [
             Filler.model_construct(
-                word=m.label, timestamp=_r(self._words[m.index].start), **self._context(m)
+                word=m.label,
+                timestamp=_r(self._words[m.index].start),
+                source=self._words[m.index].source,
+                **self._context(m),
             )
             for m in self._fillers.found[kept:]
         ]

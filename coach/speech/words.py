@@ -14,6 +14,8 @@ class Word:
     end: float
     confidence: float = 1.0
     punctuated_word: str | None = None
+    # "recognizer", or "audio" for a filler heard from the audio alone (audio/filled_pauses)
+    source: str = "recognizer"
 
     @property
     def midpoint(self) -> float:

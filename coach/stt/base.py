@@ -20,6 +20,10 @@ class Transcription:
     silences: tuple[Silence, ...]
     duration: float
     language: str | None = None
+    # the recognizer's own words, before fillers heard from the audio were fused in
+    recognized: tuple[Word, ...] | None = None
+    # seconds spent finding filled pauses in the audio (audio/filled_pauses)
+    detector_seconds: float = 0.0
 
 
 class FileTranscriber(Protocol):

@@ -21,6 +21,7 @@ def build_recognizer(settings: Settings) -> StreamingRecognizer:
         return DeepgramLiveRecognizer(
             settings.deepgram_api_key.get_secret_value(), model=settings.deepgram_model
         )
+    from coach.audio.filled_pauses import hearing_fillers
     from coach.stt.endpointer import EndpointConfig
     from coach.stt.local_live import LocalLiveRecognizer
     from coach.stt.whisper import LIVE, Decoding, LocalWhisper
@@ -37,7 +38,7 @@ def build_recognizer(settings: Settings) -> StreamingRecognizer:
         workers,
     )
     return LocalLiveRecognizer(
-        whisper.transcribe_span,
+        hearing_fillers(whisper.transcribe_span),
         endpoint=EndpointConfig(cut_silence=settings.live_endpoint_gap_seconds),
         workers=workers,
     )

@@ -6,14 +6,17 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from coach.audio import filled_pauses
 from coach.audio.decode import Samples, iter_pcm, probe_duration
 from coach.settings import Settings
+from coach.speech.lexicon import load_lexicon
 from coach.speech.words import Silence, Word
 from coach.stt.base import ProgressCallback, Transcription
 from coach.stt.models import resolve_whisper_model
@@ -182,7 +185,10 @@ class _Run:
         self.block_start = 0  # samples since the start of the file
         self.last_speech_end = 0.0
         self.words: list[Word] = []
+        self.recognized: list[Word] = []
         self.silences: list[Silence] = []
+        self.detector_seconds = 0.0
+        self.hesitations = load_lexicon().hesitations
 
     def settle(self, block: Samples, *, final: bool) -> Samples:
         """Transcribe the finished utterances in `block`; return the audio still undecided."""
@@ -221,9 +227,20 @@ class _Run:
             else block.size - window.end
         )
         lo, hi = window.start - lead, window.end + min(pad, room)
-        self.words.extend(
-            self.owner.transcribe_span(block[lo:hi], (self.block_start + lo) / SAMPLE_RATE)
-        )
+        offset = (self.block_start + lo) / SAMPLE_RATE
+        words = self.owner.transcribe_span(block[lo:hi], offset)
+        self.recognized.extend(words)
+        # Whisper drops hesitations; the window's own audio gives them back (filled_pauses).
+        began = time.perf_counter()
+        try:
+            heard = filled_pauses.detect(
+                block[window.start : window.end], offset + lead / SAMPLE_RATE
+            )
+        except RuntimeError as e:  # Praat failing on odd audio costs the fillers, not the words
+            log.warning("filled pauses not detected in a window at %.1f s: %s", offset, e)
+            heard = []
+        self.words.extend(filled_pauses.fuse(words, heard, self.hesitations))
+        self.detector_seconds += time.perf_counter() - began
 
     def _silence_until(self, t: float) -> None:
         if t - self.last_speech_end >= self.owner._min_silence:
@@ -236,4 +253,6 @@ class _Run:
             silences=tuple(self.silences),
             duration=round(duration, 3),
             language=self.owner._settings.whisper_language,
+            recognized=tuple(self.recognized),
+            detector_seconds=round(self.detector_seconds, 3),
         )

