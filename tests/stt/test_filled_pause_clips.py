@@ -20,11 +20,9 @@ HARD = sorted((FIXTURES / "fillers").glob("*.wav"))
 HESITATIONS = {"um", "uh", "erm", "hmm", "hm", "er", "ah", "uhm", "eh"}
 # The promise, summed over the hard clips: the fused words find more hesitations than Whisper
 # alone, and what they report is right at least this often (measured 11 of 12). Issue 14's goals
-# (recall 0.9, precision 0.95) are not met yet: `test_issue_14_goals` tracks them and
-# bench/stt.py prints where each clip stands.
+# (recall 0.9, precision 0.95) are not met yet; `python bench/stt.py --fillers-only` prints
+# where each clip stands, before and after the detector.
 PRECISION_FLOOR = 0.75
-RECALL_GOAL = 0.9
-PRECISION_GOAL = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +85,3 @@ def test_fused_fillers_are_precise_and_never_lose_one(runs: dict[Path, Transcrip
     s = totals(runs)
     assert s["after"] > s["before"], s
     assert s["after"] / max(1, s["after"] + s["extra"]) >= PRECISION_FLOOR, s
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(reason="issue 14: recall 0.42 (goal 0.9), precision 0.92 (goal 0.95)")
-def test_issue_14_goals(runs: dict[Path, Transcription]) -> None:
-    s = totals(runs)
-    assert s["after"] / s["said"] >= RECALL_GOAL, s
-    assert s["after"] / max(1, s["after"] + s["extra"]) >= PRECISION_GOAL, s
