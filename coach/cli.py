@@ -350,8 +350,10 @@ def practice(
         if kind == "transcript" and event.get("isFinal"):
             out.print(f"[dim]{_clock(float(str(event['start'])))}[/]  {event['text']}")
         elif kind == "metrics":
+            # the pace shows once it is measured on enough speech, never a 0 before the words
+            pace = "— wpm" if event.get("speakingWpm") is None else f"{event['wpm']:.0f} wpm"
             err.print(
-                f"[dim]{_clock(float(str(event['elapsed'])))} · {event['wpm']} wpm now · "
+                f"[dim]{_clock(float(str(event['elapsed'])))} · {pace} now · "
                 f"{event['fillers']} fillers[/]"
             )
         elif kind == "question":

@@ -22,6 +22,7 @@ from coach.stt.streaming import (
     RecognizerEvent,
     RecognizerStream,
     SpeechStarted,
+    SpeechStopped,
     UtteranceEnd,
 )
 
@@ -169,6 +170,8 @@ class LiveSession:
         self._report_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._hearers: list[Callable[[RecognizerEvent], None]] = []
+        self._speaking: bool | None = None
+        self._speech_at = 0.0
 
     @property
     def clock(self) -> float:
@@ -300,6 +303,10 @@ class LiveSession:
                 for hearer in tuple(self._hearers):
                     hearer(event)
                 if isinstance(event, Recognized):
+                    if event.words:
+                        # words late for a stretch already over (a whole-utterance recognizer)
+                        # say nothing about now: only words after the last change do
+                        self._speech(True, event.end)
                     self.accumulator.update(event.words, is_final=event.is_final)
                     if event.is_final and self.journal is not None and event.words:
                         self.journal.words(event.words)
@@ -316,10 +323,16 @@ class LiveSession:
                             "end": round(event.end, 3),
                         }
                     )
-                elif isinstance(event, UtteranceEnd) and self.interviewer is not None:
-                    self.interviewer.utterance_end(event.last_word_end)
-                elif isinstance(event, SpeechStarted) and self.interviewer is not None:
-                    self.interviewer.speaking(event.at)
+                elif isinstance(event, UtteranceEnd):
+                    self._speech(False, event.last_word_end)
+                    if self.interviewer is not None:
+                        self.interviewer.utterance_end(event.last_word_end)
+                elif isinstance(event, SpeechStarted):
+                    self._speech(True, event.at)
+                    if self.interviewer is not None:
+                        self.interviewer.speaking(event.at)
+                elif isinstance(event, SpeechStopped):
+                    self._speech(False, event.at)
         except ProviderError as e:
             log.error("recognizer of session %s failed: %s", self.id, e)
             self.error("recognizer_failed", "speech recognition stopped; what was heard is kept")
@@ -327,6 +340,13 @@ class LiveSession:
                 self.finish("recognizer_failed")
         finally:
             self._listen_done.set()
+
+    def _speech(self, speaking: bool, at: float) -> None:
+        # voice activity (or, from recognizers without it, words and utterance ends) as soon
+        # as it changes, so a client shows "speaking" / "pause" without waiting for words
+        if speaking != self._speaking and at >= self._speech_at:
+            self._speaking, self._speech_at = speaking, at
+            self.emit({"type": "speech", "speaking": speaking, "at": round(at, 3)})
 
     async def _metrics_loop(self) -> None:
         while True:
@@ -342,6 +362,8 @@ class LiveSession:
                     "fillers": m.fillers,
                     "words": m.words,
                     "elapsed": m.elapsed,
+                    "speakingWpm": m.speaking_wpm,
+                    "recentFillers": m.recent_fillers,
                 }
             )
 

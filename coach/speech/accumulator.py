@@ -10,6 +10,7 @@ from typing import Any
 
 from coach.speech.fillers import Match, find_fillers, find_hedges, find_repetitions
 from coach.speech.lexicon import Lexicon, load_lexicon
+from coach.speech.live_pace import live_pace
 from coach.speech.pace import pace_timeline, speaking_seconds, words_per_minute
 from coach.speech.pauses import long_pauses
 from coach.speech.summary import (
@@ -50,6 +51,9 @@ class LiveMetrics:
     current_wpm: float
     average_wpm: float
     elapsed: float
+    # on speech time (pauses left out), None until there is enough speech to measure
+    speaking_wpm: float | None = None
+    recent_fillers: int = 0
 
 
 def _r(x: float, digits: int = 3) -> float:
@@ -168,15 +172,23 @@ class SpeechAccumulator:
         self._refresh()
         now = max(self.duration, *(w.end for w in self._interim[-1:]), 0.0)
         window = self.config.segment_seconds
-        recent = len(self._mids) - bisect.bisect_left(self._mids, now - window)
-        recent += sum(1 for w in self._interim if w.midpoint >= now - window)
+        # interims only ever cover audio after the last final
+        heard = self._words + self._interim
+        pace = live_pace(heard, gap=self.config.pause_threshold, window=window)
         total = len(self._words) + len(self._interim)
+        # fillers said in the last window of audio: the nudge about them clears on its own
+        # once the speaker has gone that long without one
+        recent_fillers = len(self._filler_out) - bisect.bisect_left(
+            [f.timestamp for f in self._filler_out], now - window
+        )
         return LiveMetrics(
             words=total,
             fillers=len(self._fillers.found),
-            current_wpm=_r(words_per_minute(recent, min(window, now)), 1),
+            current_wpm=pace.recent if pace.recent is not None else 0.0,
             average_wpm=_r(words_per_minute(total, now), 1),
             elapsed=_r(now),
+            speaking_wpm=pace.overall,
+            recent_fillers=recent_fillers,
         )
 
     def _refresh(self) -> None:

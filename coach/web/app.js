@@ -146,6 +146,7 @@ async function openMicrophone(onFrame, onLevel) {
 }
 
 function stopAudio() {
+  clearInterval(state.pauseTimer);
   const a = state.audio;
   if (!a) return;
   a.node.port.onmessage = null;
@@ -209,7 +210,11 @@ async function startInterview(event) {
   state.lastSeq = 0;
   state.ending = false;
   state.reconnects = 0;
-  state.recentFillers = [];
+  state.metricsNudge = "";
+  state.speaking = null;
+  state.silentSince = null;
+  clearInterval(state.pauseTimer);
+  $("stat-speaking").textContent = "—";
   state.interviewDone = false;
   $("end").disabled = false;
   show("interview");
@@ -287,6 +292,9 @@ function onEvent(event) {
     case "metrics":
       onMetrics(event);
       break;
+    case "speech":
+      onSpeech(event);
+      break;
     case "question":
       $("question").textContent = event.text;
       if (event.kind !== "nudge") $("nudge").hidden = true;
@@ -320,22 +328,48 @@ function onEvent(event) {
   }
 }
 
+// Rules (docs/protocol.md): the pace shows once the server measures it on enough speech
+// (`speakingWpm` not null) and is the rate over the last 30 s of speech, so it holds still while
+// words are being decoded; the fillers nudge shows while 3 or more fillers fall in the last 30 s
+// (`recentFillers`) and clears by itself after that long without them.
 function onMetrics(m) {
   $("stat-time").textContent = clock(m.elapsed);
-  $("stat-wpm").textContent = m.words ? `${whole(m.wpm)} wpm` : "— wpm";
+  const measured = m.speakingWpm !== null && m.speakingWpm !== undefined;
+  $("stat-wpm").textContent = measured ? `${whole(m.wpm)} wpm` : "— wpm";
   $("stat-fillers").textContent = `${m.fillers} filler${m.fillers === 1 ? "" : "s"}`;
-  state.recentFillers.push([m.elapsed, m.fillers]);
-  while (state.recentFillers.length && state.recentFillers[0][0] < m.elapsed - 30) {
-    state.recentFillers.shift();
-  }
-  const burst = m.fillers - (state.recentFillers[0] ? state.recentFillers[0][1] : 0);
   let nudge = "";
-  // A gentle word only once the pace is measured over enough speech. No "too slow" nudge:
-  // a recognizer that reports whole utterances lags the clock, so live pace reads low.
-  if (m.words >= 40 && m.wpm > PACE_BAND[1] + 10) nudge = "You're speeding up — take a breath.";
-  else if (burst >= 3) nudge = "Several fillers just now — a silent pause works better.";
+  if (measured && m.words >= 40 && m.wpm > PACE_BAND[1] + 10) {
+    nudge = "You're speeding up — take a breath.";
+  } else if ((m.recentFillers ?? 0) >= FILLER_BURST) {
+    nudge = "Several fillers just now — a silent pause works better.";
+  }
+  state.metricsNudge = nudge;
+  showNudge();
+}
+
+const FILLER_BURST = 3;
+// a silence this long is a long pause in the report: the live view says so as it happens
+const LONG_PAUSE_SECONDS = 3;
+
+function showNudge() {
+  const silent = state.speaking === false && state.silentSince !== null;
+  const paused = silent ? (performance.now() - state.silentSince) / 1000 : 0;
+  const nudge =
+    state.metricsNudge ||
+    (paused >= LONG_PAUSE_SECONDS ? `Long pause (${Math.floor(paused)} s) — carry on when you're ready.` : "");
   $("nudge").textContent = nudge;
   $("nudge").hidden = !nudge;
+}
+
+// Voice activity from the server, within a few hundred ms of the microphone: speaking or not,
+// and how long the current pause has lasted.
+function onSpeech(event) {
+  state.speaking = event.speaking;
+  state.silentSince = event.speaking ? null : performance.now();
+  $("stat-speaking").textContent = event.speaking ? "speaking" : "pause";
+  clearInterval(state.pauseTimer);
+  if (!event.speaking) state.pauseTimer = setInterval(showNudge, 500);
+  showNudge();
 }
 
 const ANALYZING = "Measuring your pace, fillers and pauses and writing your coaching.";

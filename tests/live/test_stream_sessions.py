@@ -14,8 +14,10 @@ from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from coach.audio.decode import probe_duration
 from coach.settings import Settings
+from coach.speech.words import Word
 from coach.store.memory import in_process_client
 from coach.stt.scripted import ScriptedRecognizer
+from coach.stt.streaming import Recognized, SpeechStarted, SpeechStopped, UtteranceEnd
 from tests.analysis.sessions import FIXTURES, truth, truth_words
 from tests.live.server import Client, account, client, pcm, serve, stream
 
@@ -389,3 +391,40 @@ async def test_recordings_past_their_retention_are_deleted(tmp_path: Any) -> Non
         assert manager.prune_recordings() == 2
         assert not old.exists() and not part.exists() and new.exists()
         assert manager.recording_path("../../etc/passwd").name == "invalid"
+
+
+async def test_voice_activity_reaches_the_client_at_once_and_pace_waits_for_speech(
+    tmp_path: Any,
+) -> None:
+    said = [Word(w, 0.6 + 0.3 * i, 0.85 + 0.3 * i) for i, w in enumerate("we moved it".split())]
+    more = [Word(w, 4.1 + 0.3 * i, 4.35 + 0.3 * i) for i, w in enumerate("then it grew".split())]
+    # voice activity around each utterance; the first one also ends by the recognizer's gap
+    script = [
+        SpeechStarted(0.5),
+        SpeechStopped(1.9),
+        Recognized(tuple(said), True, True, said[0].start, said[-1].end),
+        UtteranceEnd(said[-1].end),
+        SpeechStarted(4.0),
+        SpeechStopped(5.2),
+        Recognized(tuple(more), True, True, more[0].start, more[-1].end),
+    ]
+    app = create_app(settings(tmp_path), analyzer=OfflineCoach(), database=database(),
+                     recognizer=ScriptedRecognizer(script))  # fmt: skip
+    async with serve(app) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send(STREAM)
+            await c.of_type("ready")
+            await stream(c, b"\0\0" * 16000 * 7)
+            await c.next(lambda e: e.get("type") == "transcript" and e["text"] == "then it grew")
+            metrics = await c.next(lambda e: e.get("type") == "metrics" and e["words"] == 6)
+            await c.send({"action": "complete"})
+            await c.of_type("session_complete", within=30)
+        speech = [(e["speaking"], e["at"]) for e in c.events if e.get("type") == "speech"]
+        # one event per change, at the first signal of it (the utterance end at 1.45 s came
+        # before the voice activity's stop at 1.9 s, which then changed nothing)
+        assert speech == [(True, 0.5), (False, 1.45), (True, 4.0), (False, 5.2)]
+        early = [e for e in c.events if e.get("type") == "metrics" and e["words"] == 0]
+        assert all(e["speakingWpm"] is None for e in early)
+        # six words in 1.5 s of speech: too little to show a pace, so none is shown
+        assert metrics["speakingWpm"] is None and metrics["recentFillers"] == 0
