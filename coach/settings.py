@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `text` for people, `json` (one object a line) for log aggregation
+    log_format: Literal["text", "json"] = "text"
+    # set: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: it is open
+    metrics_token: SecretStr | None = None
+    # set: unhandled errors go to Sentry (audio, transcripts and tokens scrubbed)
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
     data_dir: Path = Field(default_factory=_default_data_dir)
 
     # Database: unset means an in-process store whose data is gone at exit

@@ -76,7 +76,8 @@ class EgressRecorder:
         except Exception as e:  # SDK transport and Twirp errors alike
             raise _error(e, f"could not start recording room {room_name}") from e
         await EgressRecord(id=info.egress_id, room_name=room_name).insert()
-        log.info("recording started (egress %s)", info.egress_id, extra={"room": room_name})
+        log.info("recording room %s started (egress %s)", room_name, info.egress_id,
+                 extra={"room": room_name})  # fmt: skip
         return str(info.egress_id)
 
     async def stop(self, egress_id: str) -> None:

@@ -145,7 +145,7 @@ class LiveKitAudioSource:
                 await room.connect(self._config.url, self._config.listener_token(self.room_name))
                 self.connections += 1
                 attempt = 0
-                log.info("listening in the room", extra={"room": self.room_name})
+                log.info("listening in room %s", self.room_name, extra={"room": self.room_name})
                 for participant in room.remote_participants.values():
                     for publication in participant.track_publications.values():
                         track = publication.track
@@ -162,8 +162,8 @@ class LiveKitAudioSource:
                     )
                     self._ready.set()
                     return
-                log.warning("joining the room failed (%s); retrying", e,
-                            extra={"room": self.room_name})  # fmt: skip
+                log.warning("joining room %s failed (attempt %d), retrying: %s",
+                            self.room_name, attempt, e)  # fmt: skip
             finally:
                 for task in self._readers.values():
                     task.cancel()
@@ -185,7 +185,9 @@ class LiveKitAudioSource:
                 task.cancel()
 
         def disconnected(*args: Any) -> None:
-            log.warning("left the room; reconnecting", extra={"room": self.room_name})
+            log.warning(
+                "left room %s; reconnecting", self.room_name, extra={"room": self.room_name}
+            )
             gone.set()
 
         room.on("track_subscribed", subscribed)

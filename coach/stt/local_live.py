@@ -136,7 +136,8 @@ class LocalLiveStream:
             dropped = self._pending.popleft()
             self._pending_bytes -= len(dropped)
             self.dropped_bytes += len(dropped)
-            log.warning("local STT is behind; dropped audio", extra={"room": self._room})
+            log.warning("local STT of room %s is behind; dropped %.1f s of audio", self._room,
+                        len(dropped) / 32000, extra={"room": self._room})  # fmt: skip
         self._audio_ready.set()
 
     def end_input(self) -> None:
@@ -190,7 +191,9 @@ class LocalLiveStream:
             self._failure = ProviderError(
                 "local-stt", f"voice detection failed: {e}", retryable=False
             )
-            log.exception("local VAD failed", extra={"room": self._room})
+            log.exception(
+                "local VAD of room %s failed: %s", self._room, e, extra={"room": self._room}
+            )
         finally:
             await self._finish_work()
 
@@ -233,6 +236,7 @@ class LocalLiveStream:
             self._failure = ProviderError(
                 "local-stt", f"transcription failed: {e}", retryable=False
             )
-            log.exception("local transcription failed", extra={"room": self._room})
+            log.exception("local transcription in room %s failed: %s", self._room, e,
+                          extra={"room": self._room})  # fmt: skip
         finally:
             self._events.put_nowait(None)
