@@ -34,7 +34,6 @@ def init(settings: Settings) -> bool:
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.coach_env,
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        send_default_pii=False,
         # a frame's locals may hold audio, a transcript or a token
         include_local_variables=False,
         max_request_body_size="never",
