@@ -111,7 +111,7 @@ def create_app(
         followups = build_followups(settings) if analyzer is None else None
         livekit = LiveKitConfig.from_settings(settings) if settings.livekit_url else None
         egress = (
-            EgressRecorder(livekit, settings, interviews)
+            EgressRecorder(livekit, settings, interviews, observer=metrics)
             if livekit is not None and settings.livekit_egress_filepath
             else None
         )

@@ -180,7 +180,12 @@ class _Connection:
             if not await claim_room(self.user_id, start.roomName):
                 self.error("room_taken", "this room belongs to another user")
                 return
-            source = LiveKitAudioSource(config, start.roomName, start.participantIdentity)
+            source = LiveKitAudioSource(
+                config,
+                start.roomName,
+                start.participantIdentity,
+                observer=self.ws.app.state.metrics,
+            )
         try:
             if start.audio is not None:
                 source = PushedAudio(

@@ -33,7 +33,9 @@ class InterviewJobs:
         self._config = config
         self._room_factory = room_factory or rtc_room
         self._source_for = source_for or (
-            lambda room, identity: LiveKitAudioSource(config, room, identity)
+            lambda room, identity: LiveKitAudioSource(
+                config, room, identity, observer=sessions.metrics
+            )
         )
 
     async def run(self, job: AssignedJob) -> None:
