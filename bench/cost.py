@@ -18,8 +18,7 @@ LLM_PER_TOKEN = {"gpt-4.1-mini": (0.40e-6, 1.60e-6)}  # (input, output)
 TTS_PER_MIN = 0.015  # gpt-4o-mini-tts, OpenAI's estimate per minute of speech
 LIVEKIT_PER_PARTICIPANT_MIN = 0.0005
 EGRESS_PER_MIN = 0.005
-STT_PER_MIN = {"deepgram": DEEPGRAM_NOVA3_STREAMING_PER_MIN,
-               "deepgram-agent": DEEPGRAM_NOVA3_STREAMING_PER_MIN}  # fmt: skip
+STT_PER_MIN = {"deepgram": DEEPGRAM_NOVA3_STREAMING_PER_MIN}
 
 
 def price(usage: Usage, *, tts_minutes: float = 0.0) -> dict[str, float]:
@@ -52,7 +51,8 @@ def typical(minutes: float) -> tuple[Usage, float]:
     agent_in = sum(600 + int(k * 40 * 140 / 60 * 1.4) for k in range(turns))
     seconds = minutes * 60
     usage = Usage(
-        stt_seconds={"deepgram": seconds, "deepgram-agent": seconds},
+        # one stream: the voice interviewer hears through the session's recognizer
+        stt_seconds={"deepgram": seconds},
         llm=[
             LlmCall(
                 model="gpt-4.1-mini",

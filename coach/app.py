@@ -27,17 +27,20 @@ from coach.api.web import WEB_ROUTES
 from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
+from coach.interviewer.agent import interview_session, voice_available
 from coach.interviewer.factory import build_followups, interviewer_factory
+from coach.interviewer.plan import InterviewPlan
 from coach.interviews.service import InterviewService, ServiceOptions
 from coach.livekit.agent_server import AgentServerOptions, CoachAgentServer
 from coach.livekit.egress import EgressRecorder
-from coach.livekit.jobs import InterviewJobs
+from coach.livekit.jobs import InterviewJobs, VoiceStarter
 from coach.livekit.tokens import LiveKitConfig
 from coach.metrics import CommandTimer, HttpMetrics, Metrics
 from coach.private_files import private_dir
 from coach.services import Services
 from coach.sessions.final_pass import FinalPass
 from coach.sessions.manager import SessionLimits, SessionManager
+from coach.sessions.session import LiveSession
 from coach.settings import Settings, load_settings
 from coach.speech.accumulator import SpeechConfig
 from coach.store.database import close_client, init_store, open_database
@@ -146,7 +149,7 @@ def create_app(
                     max_sessions=settings.max_sessions,
                     count_cpu=settings.livekit_load_cpu,
                 ),
-                InterviewJobs(sessions, livekit).run,
+                InterviewJobs(sessions, livekit, voice=voice_starter(settings, livekit)).run,
                 lambda: sessions.live_count,
             )
             if livekit is not None and settings.livekit_agent_server
@@ -217,6 +220,18 @@ def create_app(
     app.state.metrics_token = token.get_secret_value() if token is not None else None
     app.state.shutting_down = False
     return app
+
+
+def voice_starter(settings: Settings, livekit: LiveKitConfig) -> VoiceStarter | None:
+    """How a LiveKit job starts its voice interviewer, or None without an OpenAI key."""
+    if not voice_available(settings):
+        return None
+
+    async def start(session: LiveSession, plan: InterviewPlan, room: str) -> Any:
+        token = livekit.interviewer_token(room)
+        return await interview_session(settings, livekit.url, token, plan, session)
+
+    return start
 
 
 def create_app_from_env() -> Starlette:

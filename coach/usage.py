@@ -31,7 +31,7 @@ class Usage(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
-    # audio seconds sent to each speech-to-text stream ("deepgram", "local", "deepgram-agent")
+    # audio seconds sent to each speech-to-text stream ("deepgram" or "local"), by provider
     stt_seconds: dict[str, float] = Field(default_factory=dict)
     llm: list[LlmCall] = Field(default_factory=list)
     livekit_participant_minutes: float = 0.0

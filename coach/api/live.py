@@ -231,21 +231,17 @@ class _Connection:
     async def _start_voice(self, raw_plan: dict[str, Any]) -> None:
         session, config, settings = self.session, self.services.livekit, self.services.settings
         assert session is not None and config is not None
-        if settings.openai_api_key is None or settings.deepgram_api_key is None:
-            self.error(
-                "interviewer_unavailable",
-                "the voice interviewer needs OPENAI_API_KEY and DEEPGRAM_API_KEY on the server",
-            )
-            return
-        from coach.interviewer.agent import start_voice_interviewer
+        from coach.interviewer.agent import interview_session, voice_available
         from coach.interviewer.plan import InterviewPlan
 
+        if not voice_available(settings):
+            why = "the voice interviewer needs OPENAI_API_KEY on the server"
+            self.error("interviewer_unavailable", why)
+            return
         try:
             plan = InterviewPlan.model_validate(raw_plan)
-            session.voice = await start_voice_interviewer(
-                settings, config.url, config.interviewer_token(session.room_name), plan,
-                on_question=session.interviewer_said,
-            )  # fmt: skip
+            token = config.interviewer_token(session.room_name)
+            session.voice = await interview_session(settings, config.url, token, plan, session)
         except Exception as e:  # the interview can go on without the AI voice
             log.error("voice interviewer of session %s failed: %s", session.id, e)
             # the client hears what happened, never the internal reason

@@ -118,10 +118,11 @@ def build_session(settings: Settings, *, llm: Any = None, stt: Any = None, tts: 
                 "(pip install 'coach[voice]')",
                 retryable=False,
             ) from e
-        if settings.openai_api_key is None or settings.deepgram_api_key is None:
+        if settings.openai_api_key is None or (stt is None and settings.deepgram_api_key is None):
             raise ProviderError(
                 "livekit-agents",
-                "the voice interviewer needs OPENAI_API_KEY and DEEPGRAM_API_KEY",
+                "the voice interviewer needs OPENAI_API_KEY"
+                + ("" if stt is not None else " and DEEPGRAM_API_KEY"),
                 retryable=False,
             )
         key = settings.openai_api_key.get_secret_value()
@@ -134,13 +135,14 @@ def build_session(settings: Settings, *, llm: Any = None, stt: Any = None, tts: 
             )
         if tts is None:
             tts = openai.TTS(api_key=key, base_url=base) if base else openai.TTS(api_key=key)
-        # filler_words on: the same words feed the speech metrics, "um" included
-        stt = stt or deepgram.STT(
-            model=settings.deepgram_model,
-            api_key=settings.deepgram_api_key.get_secret_value(),
-            filler_words=True,
-            smart_format=True,
-        )
+        if stt is None and settings.deepgram_api_key is not None:
+            # only without a session to hear through (a standalone agent): its own Deepgram
+            stt = deepgram.STT(
+                model=settings.deepgram_model,
+                api_key=settings.deepgram_api_key.get_secret_value(),
+                filler_words=True,
+                smart_format=True,
+            )
         vad = vad or silero.VAD.load()
     return AgentSession(llm=llm, stt=stt, tts=tts, vad=vad, turn_handling=TURN_HANDLING)
 
@@ -167,15 +169,17 @@ async def start_voice_interviewer(
     token: str,
     plan: InterviewPlan,
     on_question: Callable[[str], None] | None = None,
+    stt: Any = None,
 ) -> VoiceInterviewer:
-    """Join the room with `token` and start interviewing (needs LiveKit, Deepgram, OpenAI).
+    """Join the room with `token` and start interviewing (needs LiveKit and OpenAI).
 
-    `on_question` hears every line the interviewer says, so the session can time answers.
+    `on_question` hears every line the interviewer says, so the session can time answers;
+    `stt` is what it hears with (Deepgram's plugin when not given).
     """
     from livekit import rtc
     from livekit.agents import room_io
 
-    session = build_session(settings)
+    session = build_session(settings, stt=stt)
     if on_question is not None:
 
         def said(event: Any) -> None:
@@ -194,3 +198,23 @@ async def start_voice_interviewer(
     )
     session.generate_reply(instructions="Greet the candidate and ask the warm-up question.")
     return VoiceInterviewer(session, room, agent)
+
+
+def voice_available(settings: Settings) -> bool:
+    """Whether this server can run the voice interviewer for a live session (an OpenAI key)."""
+    return settings.openai_api_key is not None
+
+
+async def interview_session(
+    settings: Settings, url: str, token: str, plan: InterviewPlan, session: Any
+) -> VoiceInterviewer:
+    """The voice interviewer for a live session, hearing through the session's recognizer.
+
+    One recognizer stream serves the metrics and the conversation, so the interviewer
+    reacts to the words the report counts and Deepgram is paid for once.
+    """
+    from coach.interviewer.session_stt import SessionSTT
+
+    return await start_voice_interviewer(
+        settings, url, token, plan, on_question=session.interviewer_said, stt=SessionSTT(session)
+    )

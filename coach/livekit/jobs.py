@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from coach.audio.source import AudioSource
+from coach.interviewer.plan import InterviewPlan
 from coach.livekit.agent_server import AssignedJob
 from coach.livekit.results import RoomLike, RoomMessages, RoomResults, rtc_room
 from coach.livekit.source import LiveKitAudioSource
 from coach.livekit.tokens import LiveKitConfig
 from coach.sessions.manager import SessionError, SessionManager, SessionSpec
-from coach.sessions.session import Event
+from coach.sessions.session import Event, LiveSession
 
 log = logging.getLogger("coach.livekit.jobs")
 
 SourceFactory = Callable[[str, str], AudioSource]
+# the voice interviewer for a session, in a room, on a plan; closed by the session at its end
+VoiceStarter = Callable[[LiveSession, InterviewPlan, str], Awaitable[Any]]
+
+# joining the room and starting the agent; past it the interview goes on without a voice
+VOICE_START_TIMEOUT = 30.0
 
 
 class InterviewJobs:
@@ -28,8 +35,10 @@ class InterviewJobs:
         config: LiveKitConfig,
         source_for: SourceFactory | None = None,
         room_factory: Callable[[], RoomLike] | None = None,
+        voice: VoiceStarter | None = None,
     ) -> None:
         self._sessions = sessions
+        self._voice = voice
         self._config = config
         self._room_factory = room_factory or rtc_room
         self._source_for = source_for or (
@@ -69,6 +78,8 @@ class InterviewJobs:
 
         session.attach(sink)
         try:
+            if self._voice is not None and meta.plan is not None:
+                await self._start_voice(session, meta.plan, job)
             await stored.wait()
         finally:
             try:
@@ -77,3 +88,17 @@ class InterviewJobs:
                     await asyncio.shield(session.finish("job_ended"))
             finally:
                 await room.aclose()
+
+    async def _start_voice(
+        self, session: LiveSession, plan: InterviewPlan, job: AssignedJob
+    ) -> None:
+        assert self._voice is not None
+        try:
+            async with asyncio.timeout(VOICE_START_TIMEOUT):
+                session.voice = await self._voice(session, plan, job.room_name)
+        except Exception as e:  # the interview can go on without the AI voice
+            log.error("voice interviewer of interview %s failed: %s", session.id, e)
+            session.error(
+                "interviewer_unavailable",
+                "the voice interviewer could not start; the interview goes on without it",
+            )

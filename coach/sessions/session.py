@@ -18,7 +18,13 @@ from coach.sessions.journal import Journal
 from coach.speech.accumulator import SpeechAccumulator
 from coach.speech.summary import SessionSummary
 from coach.speech.words import QuestionTiming
-from coach.stt.streaming import Recognized, RecognizerStream, SpeechStarted, UtteranceEnd
+from coach.stt.streaming import (
+    Recognized,
+    RecognizerEvent,
+    RecognizerStream,
+    SpeechStarted,
+    UtteranceEnd,
+)
 from coach.usage import LlmCall, Usage, start_collecting
 
 if TYPE_CHECKING:
@@ -173,6 +179,7 @@ class LiveSession:
         self._finish_task: asyncio.Task[str | None] | None = None
         self._report_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._hearers: list[Callable[[RecognizerEvent], None]] = []
 
     @property
     def clock(self) -> float:
@@ -249,14 +256,12 @@ class LiveSession:
     def usage(self) -> Usage:
         """What this session used of the paid services so far."""
         minutes = self.clock / 60
+        # one stream per session: the voice interviewer hears through it too (`hear`)
         stt = {self.recognizer or "unknown": round(self.clock, 3)}
         participants = 0
         if self.mode == "livekit":
             # the candidate and coach's listener, plus the voice interviewer when it runs
             participants = 2 + (1 if self.voice is not None else 0)
-            if self.voice is not None:
-                # the voice agent runs its own Deepgram stream on the same audio
-                stt["deepgram-agent"] = round(self.clock, 3)
         return Usage(
             stt_seconds=stt,
             llm=list(self._llm_calls),
@@ -297,6 +302,20 @@ class LiveSession:
                 )
                 self.finish("max_duration")
 
+    def hear(self, hearer: Callable[[RecognizerEvent], None]) -> Callable[[], None]:
+        """Also hand every recognizer event to `hearer`; the result stops that.
+
+        The voice interviewer listens through this, so one recognizer stream (one Deepgram
+        socket, billed per minute) serves both the metrics and the conversation.
+        """
+        self._hearers.append(hearer)
+
+        def stop() -> None:
+            if hearer in self._hearers:
+                self._hearers.remove(hearer)
+
+        return stop
+
     def interviewer_said(self, text: str) -> None:
         """A line of the LiveKit voice interviewer, heard now: timed as a question."""
         self._say(text, index=-1, kind="question", closing=False, at=self.clock)
@@ -318,6 +337,8 @@ class LiveSession:
     async def _listen(self) -> None:
         try:
             async for event in self._stream:
+                for hearer in tuple(self._hearers):
+                    hearer(event)
                 if isinstance(event, Recognized):
                     if event.is_final and event.words and self._metrics is not None:
                         self._metrics.transcript_latency.labels(self.recognizer).observe(

@@ -187,6 +187,7 @@ function speak(text) {
 async function startInterview(event) {
   event.preventDefault();
   notice("");
+  $("analyzing-status").textContent = ANALYZING;
   const plan = {
     role: $("role").value.trim() || "general",
     seniority: $("seniority").value,
@@ -292,6 +293,9 @@ function onEvent(event) {
       speak(event.text);
       if (event.closing) $("end").textContent = "Finish and see results";
       break;
+    case "final_pass":
+      onFinalPass(event);
+      break;
     case "session_complete":
       state.interviewId = event.interviewId;
       state.interviewDone = true;
@@ -332,6 +336,25 @@ function onMetrics(m) {
   else if (burst >= 3) nudge = "Several fillers just now — a silent pause works better.";
   $("nudge").textContent = nudge;
   $("nudge").hidden = !nudge;
+}
+
+const ANALYZING = "Measuring your pace, fillers and pauses and writing your coaching.";
+
+// The server transcribes the whole recording again at full accuracy before it stores the
+// interview; say so, since it can take a while on a long answer.
+function onFinalPass(event) {
+  stopAudio();
+  show("analyzing");
+  const status = $("analyzing-status");
+  if (event.state === "running") {
+    const minutes = Math.max(1, Math.round((event.audioSeconds || 0) / 60));
+    status.textContent =
+      `Transcribing your ${minutes}-minute recording again at full accuracy, so every word and filler counts…`;
+  } else if (event.state === "failed") {
+    status.textContent = `Using the live transcript. ${ANALYZING}`;
+  } else {
+    status.textContent = ANALYZING;
+  }
 }
 
 function endInterview() {

@@ -105,8 +105,20 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         await page.get_by_text("Reconnected.").wait_for(timeout=15_000)
         await asyncio.sleep(max(0.0, gt["duration"] - 20))
         await shots.take(page, "interview")
+        # every status the waiting screen shows, to check the full-accuracy pass is announced
+        await page.evaluate(
+            """() => {
+              const el = document.getElementById('analyzing-status');
+              window.statuses = [];
+              new MutationObserver(() => window.statuses.push(el.textContent))
+                .observe(el, { childList: true, characterData: true, subtree: true });
+            }"""
+        )
         await page.get_by_role("button", name="End interview").click()
         await page.get_by_role("heading", name="Your results").wait_for(timeout=120_000)
+        statuses = await page.evaluate("window.statuses")
+        # the local recognizer's report comes from a second pass over the recording
+        assert any(s.startswith("Transcribing your") for s in statuses), statuses
         await page.wait_for_function("document.getElementById('player').readyState >= 1")
         await shots.take(page, "results")
 
