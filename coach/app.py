@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -139,6 +141,7 @@ def create_app(
         )
         await interviews.start()
         await sessions.start()
+        warm_up = _warm_up(app, live if settings.preloads_models else None)
         agent_server = (
             CoachAgentServer(
                 livekit,
@@ -162,6 +165,8 @@ def create_app(
             yield
         finally:
             app.state.shutting_down = True
+            warm_up.cancel()
+            await asyncio.gather(warm_up, return_exceptions=True)
             if agent_server is not None:
                 # first: its jobs end and store their sessions while the store is still up
                 await agent_server.aclose()
@@ -219,6 +224,7 @@ def create_app(
     token = settings.metrics_token
     app.state.metrics_token = token.get_secret_value() if token is not None else None
     app.state.shutting_down = False
+    app.state.models_ready = False
     return app
 
 
@@ -232,6 +238,27 @@ def voice_starter(settings: Settings, livekit: LiveKitConfig) -> VoiceStarter | 
         return await interview_session(settings, livekit.url, token, plan, session)
 
     return start
+
+
+def _warm_up(app: Starlette, recognizer: StreamingRecognizer | None) -> asyncio.Task[None]:
+    """Load the recognizer's models off the loop; /health/ready waits for them."""
+    prepare = getattr(recognizer, "prepare", None)
+    # nothing to load (Deepgram, a test's recognizer) or not preloading: ready at once
+    app.state.models_ready = prepare is None
+
+    async def load() -> None:
+        started = time.monotonic()
+        try:
+            if prepare is not None:
+                await asyncio.to_thread(prepare)
+                log.info("speech models loaded in %.1f s", time.monotonic() - started)
+        except Exception as e:  # the first session will try again; readiness says no meanwhile
+            log.exception("loading the speech models failed: %s", e)
+            error_reports.report_error(e)
+            return
+        app.state.models_ready = True
+
+    return asyncio.create_task(load(), name="models-warm-up")
 
 
 def create_app_from_env() -> Starlette:

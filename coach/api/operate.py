@@ -25,11 +25,12 @@ async def live(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    """Ready for traffic: started (models built), database reachable, not shutting down."""
+    """Ready for traffic: started, speech models loaded, database reachable, not shutting down."""
     state = request.app.state
     services = getattr(state, "services", None)
     checks = {
         "started": services is not None,
+        "models": bool(state.models_ready),
         "database": False,
         "accepting": services is not None
         and not state.shutting_down
@@ -40,7 +41,8 @@ async def ready(request: Request) -> Response:
             await asyncio.wait_for(services.db.command("ping"), DB_TIMEOUT)
             checks["database"] = True
         except Exception as e:  # any failure means not ready; the reason is for the log only
-            log.error("readiness: database unreachable: %s", e)
+            # a warning: probes repeat every few seconds, and errors become Sentry events
+            log.warning("readiness: database unreachable: %s", e)
     ok = all(checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503

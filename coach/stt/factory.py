@@ -45,6 +45,7 @@ def build_recognizer(
         whisper.transcribe_span,
         endpoint=EndpointConfig(cut_silence=settings.live_endpoint_gap_seconds),
         workers=workers,
+        load_model=whisper.load,
     )
 
 

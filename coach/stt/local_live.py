@@ -70,8 +70,10 @@ class LocalLiveRecognizer:
         probabilities: SpeechProbabilities | None = None,
         endpoint: EndpointConfig | None = None,
         workers: int = 1,
+        load_model: Callable[[], object] | None = None,
     ) -> None:
         self._transcribe = transcribe
+        self._load_model = load_model
         self._probabilities = probabilities
         self.endpoint = endpoint or EndpointConfig()
         # Utterances from every session queue for a few workers in arrival order, rather than
@@ -81,6 +83,13 @@ class LocalLiveRecognizer:
         self._executor = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="coach-whisper"
         )
+
+    def prepare(self) -> None:
+        """Load the VAD and Whisper models now (blocking), so the first utterance waits for
+        neither and readiness can say they are loaded."""
+        self._probs()
+        if self._load_model is not None:
+            self._load_model()
 
     def _probs(self) -> SpeechProbabilities:
         if self._probabilities is None:
