@@ -82,7 +82,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.interview is not None:
         data: dict[str, Any] = json.loads(args.interview.read_text())
-        usage, tts = Usage.model_validate(data.get("usage") or {}), args.tts_minutes or 0.0
+        usage = Usage.model_validate(data.get("usage") or {})
+        recorded = sum(usage.tts_seconds.values()) / 60
+        tts = args.tts_minutes if args.tts_minutes is not None else recorded
     else:
         usage, tts = typical(args.minutes)
         if args.tts_minutes is not None:

@@ -105,6 +105,10 @@ class Metrics:
             "coach_usage_llm_tokens", "language model tokens used, by model and direction",
             ["model", "direction"], registry=r,
         )  # fmt: skip
+        self.tts_seconds = Counter(
+            "coach_usage_tts_seconds", "speech synthesized for the voice interviewer, by model",
+            ["model"], registry=r,
+        )  # fmt: skip
         self.livekit_minutes = Counter(
             "coach_usage_livekit_participant_minutes", "LiveKit participant minutes", registry=r
         )
@@ -140,6 +144,8 @@ class Metrics:
         for call in usage.llm:
             self.llm_tokens.labels(call.model, "input").inc(call.input_tokens)
             self.llm_tokens.labels(call.model, "output").inc(call.output_tokens)
+        for model, seconds in usage.tts_seconds.items():
+            self.tts_seconds.labels(model).inc(seconds)
         self.livekit_minutes.inc(usage.livekit_participant_minutes)
         self.egress_minutes.inc(usage.egress_minutes)
 

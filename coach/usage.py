@@ -34,6 +34,8 @@ class Usage(BaseModel):
     # audio seconds sent to each speech-to-text stream ("deepgram" or "local"), by provider
     stt_seconds: dict[str, float] = Field(default_factory=dict)
     llm: list[LlmCall] = Field(default_factory=list)
+    # seconds of speech synthesized for the voice interviewer, by model
+    tts_seconds: dict[str, float] = Field(default_factory=dict)
     livekit_participant_minutes: float = 0.0
     egress_minutes: float = 0.0
 

@@ -170,6 +170,10 @@ class LiveSession:
         self.recognizer = recognizer
         # language-model calls made for this session (follow-ups), for its usage
         self._llm_calls: list[LlmCall] = []
+        # the voice interviewer's, read when it stops
+        self._voiced = False
+        self._voice_llm: list[LlmCall] = []
+        self._voice_tts: dict[str, float] = {}
         self._samples = 0
         self._seq = 0
         self._log: list[Event] = []
@@ -259,12 +263,14 @@ class LiveSession:
         # one stream per session: the voice interviewer hears through it too (`hear`)
         stt = {self.recognizer or "unknown": round(self.clock, 3)}
         participants = 0
+        voiced = self._voiced or self.voice is not None
         if self.mode == "livekit":
             # the candidate and coach's listener, plus the voice interviewer when it runs
-            participants = 2 + (1 if self.voice is not None else 0)
+            participants = 2 + (1 if voiced else 0)
         return Usage(
             stt_seconds=stt,
-            llm=list(self._llm_calls),
+            llm=[*self._llm_calls, *self._voice_llm],
+            tts_seconds={k: round(v, 3) for k, v in self._voice_tts.items()},
             livekit_participant_minutes=round(participants * minutes, 3),
             egress_minutes=round(minutes, 3) if self.egress_id is not None else 0.0,
         )
@@ -520,6 +526,11 @@ class LiveSession:
     async def _stop_tasks(self) -> None:
         if self.voice is not None:
             voice, self.voice = self.voice, None
+            self._voiced = True
+            try:
+                self._voice_llm, self._voice_tts = voice.usage()
+            except Exception as e:  # usage is worth a line in the log, never the interview
+                log.warning("no usage from the voice interviewer of session %s: %s", self.id, e)
             with contextlib.suppress(Exception):
                 await voice.aclose()
         for t in self._tasks:
