@@ -17,12 +17,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from websockets.asyncio.client import connect
 
 from coach.analysis.feedback import AiAnalysis
 from coach.app import create_app
 from coach.providers import ProviderError
 from coach.speech.summary import SessionSummary
-from tests.live.test_stream_sessions import database, settings
+from tests.analysis.sessions import FIXTURES, truth
+from tests.live.server import Client, account, pcm, serve, stream
+from tests.live.test_stream_sessions import STREAM, app_for, database, settings
 
 TRANSCRIPT = "um so basically I led the migration of our billing service"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
@@ -172,3 +175,38 @@ def test_a_failed_analysis_job_is_reported(tmp_path: Any, fake_sentry: FakeSentr
         for x in e.get("exception", {}).get("values", [])
     ), raw
     assert JWT not in raw and TRANSCRIPT not in raw
+
+
+async def test_a_live_session_that_cannot_be_stored_is_reported(
+    tmp_path: Any, fake_sentry: FakeSentry
+) -> None:
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError(f"database is down (Bearer {JWT})")
+
+    request_id = uuid.uuid4().hex
+    app = app_for(tmp_path, sentry_dsn=fake_sentry.dsn)
+    async with serve(app) as srv:
+        token = await account(srv.url)
+        headers = {"Authorization": f"Bearer {token}", "X-Request-ID": request_id}
+        async with connect(srv.ws_url, additional_headers=headers) as ws:
+            c = Client(ws)
+            await c.send(STREAM)
+            await c.of_type("ready")
+            await stream(c, pcm(FIXTURES / "weakness.wav"))
+            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            app.state.services.interviews.submit = down
+            await c.send({"action": "complete"})
+            assert (await c.of_type("error"))["code"] == "finish_failed"
+        sentry_sdk.flush(5)
+    assert fake_sentry.received.wait(10)
+    raw = b"\n".join(fake_sentry.bodies).decode()
+    reported = [
+        e for e in fake_sentry.events()
+        if any(x["type"] == "ConnectionError" for x in e.get("exception", {}).get("values", []))
+    ]  # fmt: skip
+    assert reported, raw
+    # the session's finish runs in the socket's tasks: the socket's request id
+    assert {e["tags"]["request_id"] for e in reported} == {request_id}
+    assert JWT not in raw and token not in raw
+    words = truth("weakness")["transcript"]
+    assert words[:40] not in raw
