@@ -14,6 +14,7 @@ import sys
 from typing import TextIO
 
 from asgi_correlation_id import CorrelationIdFilter
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from coach import access_log
@@ -46,6 +47,8 @@ def formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
         return JsonFormatter(
             list(JSON_FIELDS),
+            # uvicorn repeats its message with terminal colours: not for a log store
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
             rename_fields={"asctime": "time", "levelname": "level", "correlation_id": "requestId"},
         )
     return logging.Formatter(TEXT_FORMAT)

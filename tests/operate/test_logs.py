@@ -95,6 +95,7 @@ async def test_json_lines_parse_and_carry_the_request_id(
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all({"time", "level", "name", "requestId", "message"} <= r.keys() for r in records)
+    assert not any("color_message" in r for r in records)  # uvicorn's terminal copy
     access = [r for r in records if "GET /health/live" in r["message"]]
     assert len(access) == 1 and access[0]["requestId"] == http_id
     assert access[0]["name"] == "uvicorn.access"
