@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from coach import access_log
+from coach import error_reports, logs
 from coach.analysis.base import Analyzer
 from coach.analysis.factory import build_analyzer
 from coach.api.errors import ApiError, error_response
 from coach.api.live import LIVE_ROUTES
+from coach.api.operate import OPERATE_ROUTES
 from coach.api.routes import ROUTES
 from coach.api.web import WEB_ROUTES
 from coach.auth.tickets import TicketBook
@@ -32,6 +37,7 @@ from coach.livekit.agent_server import AgentServerOptions, CoachAgentServer
 from coach.livekit.egress import EgressRecorder
 from coach.livekit.jobs import InterviewJobs, VoiceStarter
 from coach.livekit.tokens import LiveKitConfig
+from coach.metrics import CommandTimer, HttpMetrics, Metrics
 from coach.private_files import private_dir
 from coach.ratelimits import RateLimited, RateLimits
 from coach.services import Services
@@ -56,16 +62,23 @@ def create_app(
     recognizer: StreamingRecognizer | None = None,
 ) -> Starlette:
     """The app; tests may inject an analyzer, a (client, db) pair, options and a recognizer."""
-    # whoever serves the app (coach serve, uvicorn, a test), its logs never keep a query string
-    access_log.install()
+    # whoever serves the app (coach serve, uvicorn, a test), it logs the same way: one
+    # handler, a request id on every line, never a query string
+    logs.configure(settings.log_level, settings.log_format)
+    error_reports.init(settings)
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         private_dir(settings.data_dir)
         private_dir(settings.recordings_path)
-        client, db = database if database is not None else open_database(settings)
+        client, db = (
+            database
+            if database is not None
+            else open_database(settings, listeners=[CommandTimer(metrics)])
+        )
         await init_store(db)
-        chosen = analyzer if analyzer is not None else build_analyzer(settings)
+        chosen = analyzer if analyzer is not None else build_analyzer(settings, observer=metrics)
         interviews = InterviewService(
             chosen,
             options
@@ -74,8 +87,11 @@ def create_app(
                 max_concurrent_analyses=settings.max_concurrent_analyses,
                 recovery_interval_seconds=settings.analysis_recovery_interval_seconds,
             ),
+            metrics=metrics,
         )
-        live = recognizer if recognizer is not None else build_recognizer(settings)
+        live = (
+            recognizer if recognizer is not None else build_recognizer(settings, observer=metrics)
+        )
         speech = SpeechConfig(
             pause_threshold=settings.pause_threshold_seconds,
             segment_seconds=settings.pace_segment_seconds,
@@ -104,12 +120,15 @@ def create_app(
         followups = build_followups(settings) if analyzer is None else None
         livekit = LiveKitConfig.from_settings(settings) if settings.livekit_url else None
         egress = (
-            EgressRecorder(livekit, settings, interviews)
+            EgressRecorder(livekit, settings, interviews, observer=metrics)
             if livekit is not None and settings.livekit_egress_filepath
             else None
         )
         sessions.egress = egress
         rate_limits = RateLimits(settings)
+        sessions.metrics = metrics
+        metrics.watch(metrics.sessions_open, lambda: sessions.live_count)
+        metrics.watch(metrics.analysis_queue, lambda: interviews.queued)
         app.state.services = Services(
             settings=settings,
             client=client,
@@ -127,6 +146,7 @@ def create_app(
         )
         await interviews.start()
         await sessions.start()
+        warm_up = _warm_up(app, live if settings.preloads_models else None)
         agent_server = (
             CoachAgentServer(
                 livekit,
@@ -149,6 +169,9 @@ def create_app(
         try:
             yield
         finally:
+            app.state.shutting_down = True
+            warm_up.cancel()
+            await asyncio.gather(warm_up, return_exceptions=True)
             if agent_server is not None:
                 # first: its jobs end and store their sessions while the store is still up
                 await agent_server.aclose()
@@ -192,12 +215,19 @@ def create_app(
         return error_response(503, "database_unavailable", "the database is unavailable")
 
     async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path)
+        log.exception("unhandled error on %s: %s", request.url.path, exc)
+        error_reports.report_error(exc)
         return error_response(500, "internal_error", "internal error")
 
-    return Starlette(
-        routes=[*ROUTES, *LIVE_ROUTES, *WEB_ROUTES],
+    routes = [*ROUTES, *OPERATE_ROUTES, *LIVE_ROUTES, *WEB_ROUTES]
+    app = Starlette(
+        routes=routes,
         lifespan=lifespan,
+        middleware=[
+            # outermost: the id is set before anything logs, and every response says it
+            Middleware(CorrelationIdMiddleware),
+            Middleware(HttpMetrics, metrics=metrics, routes=routes),
+        ],
         exception_handlers={
             ApiError: api_error,
             RateLimited: rate_limited,
@@ -206,6 +236,12 @@ def create_app(
             Exception: crash,
         },
     )
+    app.state.metrics = metrics
+    token = settings.metrics_token
+    app.state.metrics_token = token.get_secret_value() if token is not None else None
+    app.state.shutting_down = False
+    app.state.models_ready = False
+    return app
 
 
 def voice_starter(settings: Settings, livekit: LiveKitConfig) -> VoiceStarter | None:
@@ -218,6 +254,27 @@ def voice_starter(settings: Settings, livekit: LiveKitConfig) -> VoiceStarter | 
         return await interview_session(settings, livekit.url, token, plan, session)
 
     return start
+
+
+def _warm_up(app: Starlette, recognizer: StreamingRecognizer | None) -> asyncio.Task[None]:
+    """Load the recognizer's models off the loop; /health/ready waits for them."""
+    prepare = getattr(recognizer, "prepare", None)
+    # nothing to load (Deepgram, a test's recognizer) or not preloading: ready at once
+    app.state.models_ready = prepare is None
+
+    async def load() -> None:
+        started = time.monotonic()
+        try:
+            if prepare is not None:
+                await asyncio.to_thread(prepare)
+                log.info("speech models loaded in %.1f s", time.monotonic() - started)
+        except Exception as e:  # the first session will try again; readiness says no meanwhile
+            log.exception("loading the speech models failed: %s", e)
+            error_reports.report_error(e)
+            return
+        app.state.models_ready = True
+
+    return asyncio.create_task(load(), name="models-warm-up")
 
 
 def create_app_from_env() -> Starlette:

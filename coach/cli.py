@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from coach import logs
 from coach.analysis.feedback import AiAnalysis
 from coach.settings import Settings, SettingsError, load_settings
 from coach.speech.summary import SessionSummary
@@ -51,14 +50,8 @@ def _settings() -> Settings:
         settings = load_settings()
     except SettingsError as e:
         raise _fail(str(e)) from None
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # The model library narrates every window it decodes; the progress bar says enough.
-    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # the same handler and format as the server's (the model library's narration is quieted)
+    logs.configure(settings.log_level, settings.log_format)
     return settings
 
 
@@ -406,6 +399,8 @@ def serve(
         host=bind,
         port=at,
         log_level=settings.log_level.lower(),
+        # the app configures logging itself (coach.logs); uvicorn's own config would undo it
+        log_config=None,
     )
 
 

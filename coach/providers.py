@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -22,6 +23,18 @@ class ProviderError(Exception):
         self.provider = provider
         self.message = message
         self.retryable = retryable
+
+
+class ProviderObserver(Protocol):
+    """Told of every provider call, error and retry (the app's metrics)."""
+
+    def provider_call(self, provider: str, seconds: float, error: ProviderError | None) -> None:
+        """One attempt ended, after `seconds`, with `error` or None."""
+        ...
+
+    def provider_retry(self, provider: str) -> None:
+        """A retryable error is about to be retried."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +57,29 @@ async def call_with_retry(
     *,
     provider: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    observer: ProviderObserver | None = None,
 ) -> T:
     """Run `call`, retrying `ProviderError(retryable=True)` with backoff; others raise at once."""
     attempt = 0
     while True:
         attempt += 1
+        started = time.monotonic()
         try:
-            return await call()
+            result = await call()
         except ProviderError as e:
+            if observer is not None:
+                observer.provider_call(provider, time.monotonic() - started, e)
             if not e.retryable or attempt >= policy.attempts:
                 raise
             wait = policy.delay(attempt)
             log.warning(
-                "retrying after provider error",
-                extra={"provider": provider, "attempt": attempt, "wait": round(wait, 2)},
-            )
+                "%s failed (attempt %d of %d), retrying in %.2f s: %s",
+                provider, attempt, policy.attempts, wait, e.message,
+            )  # fmt: skip
+            if observer is not None:
+                observer.provider_retry(provider)
             await sleep(wait)
+        else:
+            if observer is not None:
+                observer.provider_call(provider, time.monotonic() - started, None)
+            return result

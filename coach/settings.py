@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `text` for people, `json` (one object a line) for log aggregation
+    log_format: Literal["text", "json"] = "text"
+    # set: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: it is open
+    metrics_token: SecretStr | None = None
+    # set: unhandled errors go to Sentry (audio, transcripts and tokens scrubbed)
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
+    # load the local speech models at start, /health/ready waiting for them; unset: in
+    # production only (in development the first session loads them)
+    preload_models: bool | None = None
     data_dir: Path = Field(default_factory=_default_data_dir)
 
     # Database: unset means an in-process store whose data is gone at exit
@@ -169,6 +179,13 @@ class Settings(BaseSettings):
                 "LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together"
             )
         return self
+
+    @property
+    def preloads_models(self) -> bool:
+        """Whether the speech models load at start (PRELOAD_MODELS, else in production)."""
+        if self.preload_models is None:
+            return self.coach_env == "production"
+        return self.preload_models
 
     @property
     def model_cache_dir(self) -> Path:

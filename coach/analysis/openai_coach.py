@@ -13,9 +13,10 @@ from pydantic import BaseModel, ValidationError
 from coach.analysis.assessment import assess, wire_fields
 from coach.analysis.feedback import AiAnalysis, Improvement, QuestionFeedback
 from coach.analysis.offline import OfflineCoach, snap
-from coach.providers import ProviderError, RetryPolicy, call_with_retry
+from coach.providers import ProviderError, ProviderObserver, RetryPolicy, call_with_retry
 from coach.settings import Settings
 from coach.speech.summary import SessionSummary
+from coach.usage import record_llm
 
 log = logging.getLogger("coach.analysis.openai")
 
@@ -188,8 +189,10 @@ class OpenAIAnalyzer:
         *,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: ProviderObserver | None = None,
     ) -> None:
         assert settings.openai_api_key is not None
+        self._observer = observer
         self._client = openai.AsyncOpenAI(
             api_key=settings.openai_api_key.get_secret_value(),
             base_url=settings.openai_base_url,
@@ -216,14 +219,13 @@ class OpenAIAnalyzer:
         for attempt in (1, 2):
             try:
                 answer = await call_with_retry(
-                    lambda: self._ask(prompt), self._retry, provider=PROVIDER, sleep=self._sleep
-                )
+                    lambda: self._ask(prompt), self._retry, provider=PROVIDER, sleep=self._sleep,
+                    observer=self._observer,
+                )  # fmt: skip
                 analysis = validate(answer, summary, questions)
             except (InvalidAnswer, ValidationError, ValueError) as e:
                 problem = str(e).splitlines()[0]
-                log.warning(
-                    "model answer failed validation", extra={"attempt": attempt, "why": problem}
-                )
+                log.warning("model answer failed validation (attempt %d): %s", attempt, problem)
                 continue
             return analysis.model_copy(update={"analyzer": self.name})
         raise ProviderError(
@@ -245,6 +247,9 @@ class OpenAIAnalyzer:
             raise InvalidAnswer("the answer was cut off") from e
         except openai.OpenAIError as e:
             raise provider_error(e) from e
+        if completion.usage is not None:
+            record_llm(self._model, "analysis", completion.usage.prompt_tokens,
+                       completion.usage.completion_tokens)  # fmt: skip
         parsed = completion.choices[0].message.parsed
         if parsed is None:
             raise InvalidAnswer("the model refused or returned no content")

@@ -14,6 +14,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coach.audio.source import AudioLimitError, AudioSource, PushedAudio
+from coach.error_reports import report_error
 from coach.interviewer.factory import PlanError
 from coach.livekit.rooms import claim_room
 from coach.livekit.source import LiveKitAudioSource
@@ -211,7 +212,12 @@ class _Connection:
                 )
             else:
                 assert self.services.livekit is not None and start.roomName is not None
-                source = LiveKitAudioSource(self.services.livekit, start.roomName, self.user_id)
+                source = LiveKitAudioSource(
+                    self.services.livekit,
+                    start.roomName,
+                    self.user_id,
+                    observer=self.ws.app.state.metrics,
+                )
             # stream mode: the text interviewer; LiveKit mode: the voice interviewer below
             interviewer = (
                 self.services.interviewer_for(start.plan)
@@ -336,9 +342,12 @@ class _Connection:
 async def live_socket(ws: WebSocket) -> None:
     """One client connection; the session it starts outlives it for the grace period."""
     await ws.accept()
+    metrics = ws.app.state.metrics
+    metrics.ws_connects.inc()
     try:
         user_id = await _user_id(ws)
     except UrlCredential:
+        metrics.ws_refusals.labels(str(CLOSE_UNAUTHORIZED)).inc()
         await ws.close(
             CLOSE_UNAUTHORIZED,
             "tokens in URLs are refused: use the Authorization header or a ticket",
@@ -346,9 +355,11 @@ async def live_socket(ws: WebSocket) -> None:
         return
     except Exception as e:  # the user lookup needs the database; say "try again", not a crash
         log.error("cannot check the user of a WebSocket: %s", e)
+        metrics.ws_refusals.labels(str(CLOSE_TRY_AGAIN)).inc()
         await ws.close(CLOSE_TRY_AGAIN, "the database is unavailable; try again shortly")
         return
     if user_id is None:
+        metrics.ws_refusals.labels(str(CLOSE_UNAUTHORIZED)).inc()
         await ws.close(CLOSE_UNAUTHORIZED, "missing, invalid or expired token or ticket")
         return
     link = _Link(ws)
@@ -363,12 +374,16 @@ async def live_socket(ws: WebSocket) -> None:
                     conn.on_audio(message["bytes"])
                 elif message.get("text") is not None:
                     await conn.on_text(message["text"])
-            except Exception:  # a bug must cost one message, not the interview
-                log.exception("handling a client message failed")
+            except Exception as e:  # a bug must cost one message, not the interview
+                log.exception("handling a client message failed: %s", e)
+                report_error(e)
                 conn.error("internal_error", "the server could not handle that message")
     except WebSocketDisconnect:
         pass
     finally:
+        if conn.session is not None and conn.session.state == "live":
+            metrics.ws_drops.inc()
+        metrics.ws_events_dropped.inc(link.dropped)
         conn.gone()
         await link.aclose()
 

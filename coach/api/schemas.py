@@ -10,6 +10,7 @@ from pydantic import Field
 from coach.analysis.feedback import AiAnalysis
 from coach.interviewer.plan import InterviewPlan
 from coach.speech.summary import SessionSummary, WireModel
+from coach.usage import Usage
 
 
 class Credentials(WireModel):
@@ -85,6 +86,9 @@ class InterviewOut(SessionSummary):
     ai_analysis: AiAnalysis | None = None
     error: str | None = None
     recording_url: str | None = None
+    usage: Usage | None = Field(
+        None, description="what the interview used: speech-to-text, model tokens, LiveKit"
+    )
 
 
 class InterviewPage(WireModel):

@@ -19,6 +19,7 @@ from coach.interviewer.bank import QuestionBank, load_bank
 from coach.interviewer.plan import InterviewPlan
 from coach.providers import ProviderError
 from coach.settings import Settings
+from coach.usage import LlmCall
 
 log = logging.getLogger("coach.interviewer.agent")
 
@@ -154,6 +155,26 @@ class VoiceInterviewer:
         self.session = session
         self.room = room
         self.agent = agent
+
+    def usage(self) -> tuple[list[LlmCall], dict[str, float]]:
+        """What it used so far: its LLM calls (one per model) and TTS seconds by model."""
+        from livekit.agents.metrics.usage import LLMModelUsage, TTSModelUsage
+
+        calls: list[LlmCall] = []
+        tts: dict[str, float] = {}
+        for u in self.session.usage.model_usage:
+            if isinstance(u, LLMModelUsage):
+                calls.append(
+                    LlmCall(
+                        model=u.model,
+                        purpose="interviewer",
+                        input_tokens=u.input_tokens,
+                        output_tokens=u.output_tokens,
+                    )
+                )
+            elif isinstance(u, TTSModelUsage):
+                tts[u.model] = tts.get(u.model, 0.0) + u.audio_duration
+        return calls, tts
 
     async def aclose(self) -> None:
         """Leave the room."""

@@ -9,6 +9,7 @@ import openai
 from coach.interviewer.plan import InterviewPlan
 from coach.providers import ProviderError
 from coach.settings import Settings
+from coach.usage import record_llm
 
 log = logging.getLogger("coach.interviewer.followups")
 
@@ -55,6 +56,9 @@ class OpenAIFollowups:
         except openai.APIError as e:
             retryable = not isinstance(e, openai.AuthenticationError | openai.BadRequestError)
             raise ProviderError("openai", f"follow-up failed: {e}", retryable=retryable) from e
+        if completion.usage is not None:
+            record_llm(self._model, "followup", completion.usage.prompt_tokens,
+                       completion.usage.completion_tokens)  # fmt: skip
         text = (completion.choices[0].message.content or "").strip().strip('"')
         if not text or text.upper().startswith("NONE"):
             return None

@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beanie import SortDirection
 from pymongo import ReturnDocument
 
 from coach.analysis.base import Analyzer
+from coach.error_reports import report_error
 from coach.speech.summary import SessionSummary
 from coach.store.documents import Interview, Status, now
+from coach.usage import LlmCall, Usage, collecting
+
+if TYPE_CHECKING:
+    from coach.metrics import Metrics
 
 log = logging.getLogger("coach.interviews")
 
@@ -29,6 +35,11 @@ class ServiceOptions:
     recovery_interval_seconds: float = 60.0
 
 
+def _analyzer_label(analyzer: Analyzer) -> str:
+    # "openai:gpt-4.1-mini" and "offline": the kind and model, a bounded label
+    return str(getattr(analyzer, "name", type(analyzer).__name__))
+
+
 def _aware(t: dt.datetime | None) -> dt.datetime | None:
     # some drivers hand back naive UTC datetimes; compare them as what they are
     return t.replace(tzinfo=dt.UTC) if t is not None and t.tzinfo is None else t
@@ -37,8 +48,14 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
 class InterviewService:
     """Stores interviews and runs their analysis in owned background tasks."""
 
-    def __init__(self, analyzer: Analyzer, options: ServiceOptions | None = None) -> None:
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        options: ServiceOptions | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._analyzer = analyzer
+        self._metrics = metrics
         self.options = options or ServiceOptions()
         self._sem = asyncio.Semaphore(self.options.max_concurrent_analyses)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -67,6 +84,7 @@ class InterviewService:
         summary: SessionSummary,
         *,
         idempotency_key: str | None = None,
+        usage: Usage | None = None,
     ) -> Interview:
         """Store a processing interview and analyze it.
 
@@ -87,11 +105,19 @@ class InterviewService:
                 "room_name": room_name,
                 "participant_identity": participant_identity,
                 "idempotency_key": idempotency_key,
+                "usage": usage,
             }
         )
         await interview.insert()
+        if usage is not None and self._metrics is not None:
+            self._metrics.usage(usage)
         self._spawn(interview.id)
         return interview
+
+    @property
+    def queued(self) -> int:
+        """Analyses queued or running in this process."""
+        return len(self._queued)
 
     def completion(self, interview_id: str) -> asyncio.Event:
         """An event set when this process finishes analyzing this interview."""
@@ -182,9 +208,15 @@ class InterviewService:
             if interview is None:
                 return
             update: dict[str, Any]
+            started = time.monotonic()
+            name = _analyzer_label(self._analyzer)
+            calls: list[LlmCall] = []
             try:
                 questions = [q.text for q in interview.questions]
-                analysis = await self._analyzer.analyze(interview.summary(), questions=questions)
+                with collecting() as calls:
+                    analysis = await self._analyzer.analyze(
+                        interview.summary(), questions=questions
+                    )
                 update = {
                     "status": "completed",
                     "aiAnalysis": analysis.model_dump(by_alias=True),
@@ -196,9 +228,20 @@ class InterviewService:
                 log.warning("analysis of %s failed: %s", interview_id, e)
                 # the reason stays in the log: the client sees that it failed and can retry
                 update = {"status": "failed", "error": ANALYSIS_FAILED, "leaseUntil": None}
+                if self._metrics is not None:
+                    self._metrics.analysis_failures.labels(name).inc()
+                report_error(e)
+            change: dict[str, Any] = {"$set": update}
+            if calls:
+                change["$push"] = {
+                    "usage.llm": {"$each": [c.model_dump(by_alias=True) for c in calls]}
+                }
             await Interview.get_pymongo_collection().update_one(
-                {"_id": interview_id, "status": "processing"}, {"$set": update}
+                {"_id": interview_id, "status": "processing"}, change
             )
+            if self._metrics is not None:
+                self._metrics.analysis_duration.labels(name).observe(time.monotonic() - started)
+                self._metrics.usage(Usage(llm=calls))
             # only a waiter's event is set: nobody waiting means nothing to keep
             waiting = self._done.get(interview_id)
             if waiting is not None:

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from livekit import api
 
 from coach.livekit.tokens import LiveKitConfig
-from coach.providers import ProviderError
+from coach.providers import ProviderError, ProviderObserver, RetryPolicy, call_with_retry
 from coach.settings import Settings
 from coach.store.documents import EgressRecord
 
@@ -23,6 +23,9 @@ class RecordingSink(Protocol):
         ...
 
 
+_ONCE = RetryPolicy(attempts=1)
+
+
 def _error(e: Exception, what: str) -> ProviderError:
     retryable = not isinstance(e, api.TwirpError) or e.status >= 500
     return ProviderError("livekit", f"{what}: {e}", retryable=retryable)
@@ -31,9 +34,16 @@ def _error(e: Exception, what: str) -> ProviderError:
 class EgressRecorder:
     """Starts and stops audio-only room-composite egresses; links their files to interviews."""
 
-    def __init__(self, config: LiveKitConfig, settings: Settings, sink: RecordingSink) -> None:
+    def __init__(
+        self,
+        config: LiveKitConfig,
+        settings: Settings,
+        sink: RecordingSink,
+        observer: ProviderObserver | None = None,
+    ) -> None:
         if not settings.livekit_egress_filepath:
             raise ValueError("LIVEKIT_EGRESS_FILEPATH turns egress recording on")
+        self._observer = observer
         self._config = config
         self._settings = settings
         self._sink = sink
@@ -71,20 +81,33 @@ class EgressRecorder:
         request = api.RoomCompositeEgressRequest(
             room_name=room_name, audio_only=True, file_outputs=[self._output()]
         )
-        try:
-            info = await self._client().egress.start_room_composite_egress(request)
-        except Exception as e:  # SDK transport and Twirp errors alike
-            raise _error(e, f"could not start recording room {room_name}") from e
+
+        async def call() -> Any:
+            try:
+                return await self._client().egress.start_room_composite_egress(request)
+            except Exception as e:  # SDK transport and Twirp errors alike
+                raise _error(e, f"could not start recording room {room_name}") from e
+
+        # one attempt, as before: a late recording is worth less than none; measured here
+        info = await call_with_retry(call, _ONCE, provider="livekit", observer=self._observer)
         await EgressRecord(id=info.egress_id, room_name=room_name).insert()
-        log.info("recording started (egress %s)", info.egress_id, extra={"room": room_name})
+        log.info("recording room %s started (egress %s)", room_name, info.egress_id,
+                 extra={"room": room_name})  # fmt: skip
         return str(info.egress_id)
 
     async def stop(self, egress_id: str) -> None:
         """Stop recording; the file's location arrives with the `egress_ended` webhook."""
+
+        async def call() -> None:
+            try:
+                await self._client().egress.stop_egress(api.StopEgressRequest(egress_id=egress_id))
+            except Exception as e:  # SDK transport and Twirp errors alike
+                raise _error(e, f"stopping egress {egress_id}") from e
+
         try:
-            await self._client().egress.stop_egress(api.StopEgressRequest(egress_id=egress_id))
-        except Exception as e:  # an egress that already ended is fine to "stop"
-            log.warning("stopping egress %s: %s", egress_id, e)
+            await call_with_retry(call, _ONCE, provider="livekit", observer=self._observer)
+        except ProviderError as e:  # an egress that already ended is fine to "stop"
+            log.warning("%s", e)
 
     async def link(self, egress_id: str, interview_id: str) -> None:
         """The session was stored as `interview_id`."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from asgi_correlation_id import correlation_id
 
 from coach.audio.source import AudioSource
 from coach.interviewer.plan import InterviewPlan
@@ -42,11 +45,15 @@ class InterviewJobs:
         self._config = config
         self._room_factory = room_factory or rtc_room
         self._source_for = source_for or (
-            lambda room, identity: LiveKitAudioSource(config, room, identity)
+            lambda room, identity: LiveKitAudioSource(
+                config, room, identity, observer=sessions.metrics
+            )
         )
 
     async def run(self, job: AssignedJob) -> None:
         """Listen until the session is stored or the job ends; what was heard is stored."""
+        # no request brings a dispatched job: it gets a request id of its own for its lines
+        correlation_id.set(uuid.uuid4().hex)
         meta = job.metadata
         try:
             session = self._sessions.open(

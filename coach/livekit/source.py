@@ -20,7 +20,7 @@ import numpy as np
 
 from coach.audio.source import SAMPLE_RATE, Resampler
 from coach.livekit.tokens import LiveKitConfig
-from coach.providers import ProviderError, RetryPolicy
+from coach.providers import ProviderError, ProviderObserver, RetryPolicy
 
 log = logging.getLogger("coach.livekit.source")
 
@@ -92,8 +92,10 @@ class LiveKitAudioSource:
         *,
         tick_seconds: float = 0.1,
         retry: RetryPolicy = RetryPolicy(attempts=6),  # noqa: B008 - frozen, safe to share
+        observer: ProviderObserver | None = None,
     ) -> None:
         self._config = config
+        self._observer = observer
         self.room_name = room_name
         self.identity = participant_identity
         self._tick = tick_seconds
@@ -142,10 +144,13 @@ class LiveKitAudioSource:
             gone = asyncio.Event()
             self._watch(room, gone)
             try:
+                joining = time.monotonic()
                 await room.connect(self._config.url, self._config.listener_token(self.room_name))
+                if self._observer is not None:
+                    self._observer.provider_call("livekit", time.monotonic() - joining, None)
                 self.connections += 1
                 attempt = 0
-                log.info("listening in the room", extra={"room": self.room_name})
+                log.info("listening in room %s", self.room_name, extra={"room": self.room_name})
                 for participant in room.remote_participants.values():
                     for publication in participant.track_publications.values():
                         track = publication.track
@@ -156,14 +161,19 @@ class LiveKitAudioSource:
                 raise
             except Exception as e:  # the SDK's connect errors vary; all mean "try again"
                 attempt += 1
+                if self._observer is not None:
+                    failed = ProviderError("livekit", str(e), retryable=True)
+                    self._observer.provider_call("livekit", time.monotonic() - joining, failed)
+                    if attempt < self._retry.attempts:
+                        self._observer.provider_retry("livekit")
                 if attempt >= self._retry.attempts:
                     self._failure = ProviderError(
                         "livekit", f"cannot join room {self.room_name}: {e}", retryable=False
                     )
                     self._ready.set()
                     return
-                log.warning("joining the room failed (%s); retrying", e,
-                            extra={"room": self.room_name})  # fmt: skip
+                log.warning("joining room %s failed (attempt %d), retrying: %s",
+                            self.room_name, attempt, e)  # fmt: skip
             finally:
                 for task in self._readers.values():
                     task.cancel()
@@ -185,7 +195,9 @@ class LiveKitAudioSource:
                 task.cancel()
 
         def disconnected(*args: Any) -> None:
-            log.warning("left the room; reconnecting", extra={"room": self.room_name})
+            log.warning(
+                "left room %s; reconnecting", self.room_name, extra={"room": self.room_name}
+            )
             gone.set()
 
         room.on("track_subscribed", subscribed)

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
@@ -22,6 +22,9 @@ from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
 from coach.stt.streaming import StreamingRecognizer
+
+if TYPE_CHECKING:
+    from coach.metrics import Metrics
 
 log = logging.getLogger("coach.sessions")
 
@@ -96,6 +99,12 @@ class SessionManager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self.egress: EgressRecorder | None = None
+        self.metrics: Metrics | None = None
+
+    @property
+    def closing(self) -> bool:
+        """Shutting down: no new sessions."""
+        return self._closing
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -220,12 +229,17 @@ class SessionManager:
             metrics_interval=lim.metrics_interval_seconds,
             on_done=self._stored,
             final_pass=self.final_pass,
+            metrics=self.metrics,
+            recognizer=self.recognizer.name,
         )
         self._live[session_id] = session
         if spec.address is not None:
             self._address[session_id] = spec.address
+        if self.metrics is not None:
+            self.metrics.sessions_started.labels(session.mode).inc()
         session.start()
-        log.info("session %s started", session_id, extra={"room": spec.room_name})
+        log.info("session %s started in room %s", session_id, spec.room_name,
+                 extra={"room": spec.room_name})  # fmt: skip
         return session
 
     def get(self, user_id: str, session_id: str) -> LiveSession:
@@ -272,7 +286,8 @@ class SessionManager:
         self._grace.pop(session.id, None)
         if session.state == "live" and not session.attached:
             log.info(
-                "client did not come back in %.0f s; storing the session",
+                "client of session %s did not come back in %.0f s; storing it",
+                session.id,
                 self.limits.grace_seconds,
                 extra={"room": session.room_name},
             )
@@ -283,6 +298,11 @@ class SessionManager:
         task.add_done_callback(self._tasks.discard)
 
     def _stored(self, session: LiveSession) -> None:
+        if self.metrics is not None:
+            m = self.metrics
+            m.sessions_finished.labels(session.finish_reason or "unknown").inc()
+            m.audio_in.labels(session.mode).inc(session.clock)
+            m.audio_dropped.labels(session.recognizer).inc(session.dropped_audio_seconds)
         self._live.pop(session.id, None)
         self._address.pop(session.id, None)
         self._ended[session.id] = session
@@ -293,6 +313,7 @@ class SessionManager:
     # -- storing ---------------------------------------------------------------------------
 
     async def _store(self, session: LiveSession, summary: SessionSummary) -> str:
+        usage = session.usage()
         try:
             interview = await self._interviews.submit(
                 session.user_id,
@@ -300,10 +321,11 @@ class SessionManager:
                 session.participant_identity,
                 summary,
                 idempotency_key=f"session:{session.id}",
+                usage=usage,
             )
         except Exception:
             # The database is down: the journal stays on disk and the next start stores it.
-            log.error(
+            log.exception(
                 "could not store session %s; its journal is kept for the next start",
                 session.id,
                 extra={"room": session.room_name},
@@ -329,7 +351,8 @@ class SessionManager:
                     interview_id, f"/api/interviews/{interview_id}/recording"
                 )
         except Exception as e:  # the interview matters more than its audio
-            log.error("could not keep the recording: %s", e, extra={"room": session.room_name})
+            log.error("could not keep the recording of session %s: %s", session.id, e,
+                      extra={"room": session.room_name})  # fmt: skip
 
     async def recover_journals(self) -> int:
         """Store the sessions a previous process left unstored (killed, or the DB was down)."""
@@ -360,9 +383,13 @@ class SessionManager:
                     )
             except Exception as e:  # leave it for the next start; one bad file must not block
                 log.error("session journal %s not stored yet: %s", path.name, e)
+                if self.metrics is not None:
+                    self.metrics.journal_recoveries.labels("failed").inc()
                 continue
             path.unlink()
             stored += 1
+            if self.metrics is not None:
+                self.metrics.journal_recoveries.labels("stored").inc()
             log.info(
                 "stored session %s from its journal (%d words)",
                 h["sessionId"],

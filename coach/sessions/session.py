@@ -7,10 +7,11 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from coach.audio.prosody import LiveVocalTracker
-from coach.audio.source import SAMPLE_RATE, AudioSource
+from coach.audio.source import SAMPLE_RATE, AudioSource, PushedAudio
+from coach.error_reports import report_error
 from coach.providers import ProviderError
 from coach.sessions.final_pass import FinalPass
 from coach.sessions.journal import Journal
@@ -25,6 +26,10 @@ from coach.stt.streaming import (
     SpeechStopped,
     UtteranceEnd,
 )
+from coach.usage import LlmCall, Usage, start_collecting
+
+if TYPE_CHECKING:
+    from coach.metrics import Metrics
 
 log = logging.getLogger("coach.sessions")
 
@@ -133,6 +138,8 @@ class LiveSession:
         on_done: Callable[[LiveSession], None] | None = None,
         track_voice: bool = True,
         final_pass: FinalPass | None = None,
+        metrics: Metrics | None = None,
+        recognizer: str = "",
     ) -> None:
         self.id = session_id
         self.user_id = user_id
@@ -160,6 +167,14 @@ class LiveSession:
         self._flush_timeout = flush_timeout
         self._on_done = on_done
         self._final_pass = final_pass
+        self._metrics = metrics
+        self.recognizer = recognizer
+        # language-model calls made for this session (follow-ups), for its usage
+        self._llm_calls: list[LlmCall] = []
+        # the voice interviewer's, read when it stops
+        self._voiced = False
+        self._voice_llm: list[LlmCall] = []
+        self._voice_tts: dict[str, float] = {}
         self._samples = 0
         self._seq = 0
         self._log: list[Event] = []
@@ -222,7 +237,8 @@ class LiveSession:
             try:
                 self._sink(event)
             except Exception as e:  # a broken client link must not stop the interview
-                log.warning("dropping client link: %s", e, extra={"room": self.room_name})
+                log.warning("dropping the client link of session %s: %s", self.id, e,
+                            extra={"room": self.room_name})  # fmt: skip
                 self._sink = None
                 return
             if "seq" in event:
@@ -234,7 +250,37 @@ class LiveSession:
 
     # -- audio in ----------------------------------------------------------------------
 
+    @property
+    def mode(self) -> str:
+        """`stream` (audio on the socket) or `livekit` (audio from a room)."""
+        return "stream" if isinstance(self.source, PushedAudio) else "livekit"
+
+    @property
+    def dropped_audio_seconds(self) -> float:
+        """Audio the recognizer dropped because it fell behind or could not be reached."""
+        return float(getattr(self._stream, "dropped_bytes", 0)) / (2 * SAMPLE_RATE)
+
+    def usage(self) -> Usage:
+        """What this session used of the paid services so far."""
+        minutes = self.clock / 60
+        # one stream per session: the voice interviewer hears through it too (`hear`)
+        stt = {self.recognizer or "unknown": round(self.clock, 3)}
+        participants = 0
+        voiced = self._voiced or self.voice is not None
+        if self.mode == "livekit":
+            # the candidate and coach's listener, plus the voice interviewer when it runs
+            participants = 2 + (1 if voiced else 0)
+        return Usage(
+            stt_seconds=stt,
+            llm=[*self._llm_calls, *self._voice_llm],
+            tts_seconds={k: round(v, 3) for k, v in self._voice_tts.items()},
+            livekit_participant_minutes=round(participants * minutes, 3),
+            egress_minutes=round(minutes, 3) if self.egress_id is not None else 0.0,
+        )
+
     async def _pump(self) -> None:
+        # follow-ups are asked from this task: their tokens are this session's
+        self._llm_calls = start_collecting()
         try:
             await self._pump_frames()
         except ProviderError as e:
@@ -307,6 +353,10 @@ class LiveSession:
                         # words late for a stretch already over (a whole-utterance recognizer)
                         # say nothing about now: only words after the last change do
                         self._speech(True, event.end)
+                    if event.is_final and event.words and self._metrics is not None:
+                        self._metrics.transcript_latency.labels(self.recognizer).observe(
+                            max(0.0, self.clock - event.end)
+                        )
                     self.accumulator.update(event.words, is_final=event.is_final)
                     if event.is_final and self.journal is not None and event.words:
                         self.journal.words(event.words)
@@ -386,7 +436,8 @@ class LiveSession:
                 await asyncio.wait_for(self._listen_done.wait(), self._flush_timeout)
             except TimeoutError:
                 log.warning(
-                    "recognizer did not flush in %.0f s; storing what was heard",
+                    "recognizer of session %s did not flush in %.0f s; storing what was heard",
+                    self.id,
                     self._flush_timeout,
                     extra={"room": self.room_name},
                 )
@@ -404,6 +455,7 @@ class LiveSession:
             raise
         except Exception as e:  # the client hears why; the registry's spool keeps the data
             log.exception("finishing session %s failed: %s", self.id, e)
+            report_error(e)
             self.error(
                 "finish_failed",
                 "the interview could not be stored now; it is kept and stored at the next start",
@@ -496,6 +548,11 @@ class LiveSession:
     async def _stop_tasks(self) -> None:
         if self.voice is not None:
             voice, self.voice = self.voice, None
+            self._voiced = True
+            try:
+                self._voice_llm, self._voice_tts = voice.usage()
+            except Exception as e:  # usage is worth a line in the log, never the interview
+                log.warning("no usage from the voice interviewer of session %s: %s", self.id, e)
             with contextlib.suppress(Exception):
                 await voice.aclose()
         for t in self._tasks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from beanie import init_beanie
@@ -13,12 +14,14 @@ from coach.store.documents import DOCUMENTS
 log = logging.getLogger("coach.store")
 
 
-def open_database(settings: Settings) -> tuple[Any, Any]:
-    """Return (client, database) for the configured store."""
+def open_database(settings: Settings, listeners: Sequence[Any] = ()) -> tuple[Any, Any]:
+    """Return (client, database) for the configured store; `listeners` see MongoDB's commands."""
     if settings.mongodb_uri:
         from pymongo import AsyncMongoClient
 
-        client: Any = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+        client: Any = AsyncMongoClient(
+            settings.mongodb_uri, tz_aware=True, event_listeners=list(listeners)
+        )
     else:
         from coach.store.memory import in_process_client
 

@@ -13,6 +13,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from coach.analysis.feedback import AiAnalysis
 from coach.speech.summary import SessionSummary
+from coach.usage import Usage
 
 Status = Literal["processing", "completed", "failed"]
 
@@ -73,6 +74,8 @@ class Interview(Document, SessionSummary):
     # (so a crash between storing and clearing its journal cannot store it twice), or a
     # client's Idempotency-Key; None: every submission is a new interview
     idempotency_key: str | None = None
+    # what it used of the paid services (docs/cost.md); None for interviews stored before
+    usage: Usage | None = None
 
     class Settings:
         name = "interviews"

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
-from coach.providers import ProviderError, RetryPolicy, call_with_retry
+from coach.providers import ProviderError, ProviderObserver, RetryPolicy, call_with_retry
 from coach.speech.words import Word
 from coach.stt.streaming import Recognized, RecognizerEvent, UtteranceEnd
 
@@ -97,6 +97,7 @@ class DeepgramLiveRecognizer:
         retry: RetryPolicy = RetryPolicy(attempts=8),  # noqa: B008 - frozen, safe to share
         max_buffer_seconds: float = 30.0,
         close_timeout: float = 10.0,
+        observer: ProviderObserver | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("a Deepgram API key is required")
@@ -108,6 +109,7 @@ class DeepgramLiveRecognizer:
         self._retry = retry
         self._max_buffer_seconds = max_buffer_seconds
         self._close_timeout = close_timeout
+        self._observer = observer
         self._client: AsyncDeepgramClient | None = None
 
     def _sdk(self) -> AsyncDeepgramClient:
@@ -149,6 +151,7 @@ class DeepgramLiveRecognizer:
             retry=self._retry,
             max_buffer_seconds=self._max_buffer_seconds,
             close_timeout=self._close_timeout,
+            observer=self._observer,
         )
 
 
@@ -166,8 +169,10 @@ class DeepgramLiveStream:
         retry: RetryPolicy,
         max_buffer_seconds: float,
         close_timeout: float,
+        observer: ProviderObserver | None = None,
     ) -> None:
         self._client = client
+        self._observer = observer
         self._options = options
         self._room = room
         self._keepalive_seconds = keepalive_seconds
@@ -263,17 +268,17 @@ class DeepgramLiveStream:
         if self._dropping_since is None:
             self._dropping_since = self.dropped_bytes - dropped
             log.warning(
-                "Deepgram audio buffer full; dropping the oldest audio",
-                extra={"room": self._room, "buffer_seconds": self.buffered_seconds},
-            )
+                "Deepgram audio buffer full (%.1f s) in room %s; dropping the oldest audio",
+                self.buffered_seconds, self._room, extra={"room": self._room},
+            )  # fmt: skip
 
     def _report_drops(self) -> None:
         if self._dropping_since is not None:
             seconds = (self.dropped_bytes - self._dropping_since) / self._bytes_per_second
             log.warning(
-                "dropped audio while Deepgram was unreachable",
-                extra={"room": self._room, "dropped_seconds": round(seconds, 3)},
-            )
+                "dropped %.3f s of audio in room %s while Deepgram was unreachable",
+                seconds, self._room, extra={"room": self._room},
+            )  # fmt: skip
             self._dropping_since = None
 
     def _to_session_time(self, local_seconds: float) -> float:
@@ -344,7 +349,8 @@ class DeepgramLiveStream:
             await self._run()
         except Exception as e:
             self._failure = e
-            log.error("Deepgram stream failed", extra={"room": self._room, "error": str(e)})
+            log.error("Deepgram stream of room %s failed: %s", self._room, e,
+                      extra={"room": self._room})  # fmt: skip
         finally:
             self._events.put_nowait(None)
 
@@ -353,8 +359,9 @@ class DeepgramLiveStream:
         while True:
             async with AsyncExitStack() as stack:
                 socket = await call_with_retry(
-                    lambda: self._connect(stack), self._retry, provider=PROVIDER
-                )
+                    lambda: self._connect(stack), self._retry, provider=PROVIDER,
+                    observer=self._observer,
+                )  # fmt: skip
                 self.connections += 1
                 self._start_connection()
                 self._report_drops()
@@ -369,9 +376,11 @@ class DeepgramLiveStream:
             if drops_in_a_row >= self._retry.attempts:
                 raise failure
             log.warning(
-                "Deepgram connection lost; reconnecting",
-                extra={"room": self._room, "error": failure.message},
-            )
+                "Deepgram connection of room %s lost, reconnecting: %s",
+                self._room, failure.message, extra={"room": self._room},
+            )  # fmt: skip
+            if self._observer is not None:
+                self._observer.provider_retry(PROVIDER)
             if drops_in_a_row:
                 await asyncio.sleep(self._retry.delay(drops_in_a_row))
 
@@ -406,7 +415,8 @@ class DeepgramLiveStream:
                 async with asyncio.timeout(self._close_timeout):
                     await receiver
             except TimeoutError:
-                log.warning("Deepgram did not close the stream in time", extra={"room": self._room})
+                log.warning("Deepgram did not close the stream of room %s in time", self._room,
+                            extra={"room": self._room})  # fmt: skip
         finally:
             for task in tasks:
                 task.cancel()
@@ -466,15 +476,11 @@ class DeepgramLiveStream:
         elif isinstance(message, ListenV1Error):
             self._server_error = message.description
             log.warning(
-                "Deepgram reported an error",
-                extra={
-                    "room": self._room,
-                    "variant": message.variant,
-                    "error": message.description,
-                },
-            )
+                "Deepgram reported an error in room %s (%s): %s",
+                self._room, message.variant, message.description, extra={"room": self._room},
+            )  # fmt: skip
         elif isinstance(message, ListenV1Metadata):
-            log.debug("Deepgram stream metadata", extra={"request_id": message.request_id})
+            log.debug("Deepgram stream metadata: request %s", message.request_id)
 
     def _on_results(self, result: ListenV1Results) -> None:
         self._progressed = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from coach.providers import ProviderObserver
 from coach.settings import Settings
 from coach.stt.base import FileTranscriber
 from coach.stt.streaming import StreamingRecognizer
@@ -12,14 +13,18 @@ from coach.stt.streaming import StreamingRecognizer
 log = logging.getLogger("coach.stt")
 
 
-def build_recognizer(settings: Settings) -> StreamingRecognizer:
+def build_recognizer(
+    settings: Settings, observer: ProviderObserver | None = None
+) -> StreamingRecognizer:
     """Deepgram live when DEEPGRAM_API_KEY is set, else the local Whisper recognizer."""
     if settings.deepgram_api_key is not None:
         from coach.stt.deepgram_live import DeepgramLiveRecognizer
 
         log.info("live speech-to-text: Deepgram %s", settings.deepgram_model)
         return DeepgramLiveRecognizer(
-            settings.deepgram_api_key.get_secret_value(), model=settings.deepgram_model
+            settings.deepgram_api_key.get_secret_value(),
+            model=settings.deepgram_model,
+            observer=observer,
         )
     from coach.audio.filled_pauses import hearing_fillers
     from coach.stt.endpointer import EndpointConfig
@@ -41,6 +46,7 @@ def build_recognizer(settings: Settings) -> StreamingRecognizer:
         hearing_fillers(whisper.transcribe_span),
         endpoint=EndpointConfig(cut_silence=settings.live_endpoint_gap_seconds),
         workers=workers,
+        load_model=whisper.load,
     )
 
 

@@ -70,8 +70,10 @@ class LocalLiveRecognizer:
         probabilities: SpeechProbabilities | None = None,
         endpoint: EndpointConfig | None = None,
         workers: int = 1,
+        load_model: Callable[[], object] | None = None,
     ) -> None:
         self._transcribe = transcribe
+        self._load_model = load_model
         self._probabilities = probabilities
         self.endpoint = endpoint or EndpointConfig()
         # Utterances from every session queue for a few workers in arrival order, rather than
@@ -81,6 +83,13 @@ class LocalLiveRecognizer:
         self._executor = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="coach-whisper"
         )
+
+    def prepare(self) -> None:
+        """Load the VAD and Whisper models now (blocking), so the first utterance waits for
+        neither and readiness can say they are loaded."""
+        self._probs()
+        if self._load_model is not None:
+            self._load_model()
 
     def _probs(self) -> SpeechProbabilities:
         if self._probabilities is None:
@@ -136,7 +145,8 @@ class LocalLiveStream:
             dropped = self._pending.popleft()
             self._pending_bytes -= len(dropped)
             self.dropped_bytes += len(dropped)
-            log.warning("local STT is behind; dropped audio", extra={"room": self._room})
+            log.warning("local STT of room %s is behind; dropped %.1f s of audio", self._room,
+                        len(dropped) / 32000, extra={"room": self._room})  # fmt: skip
         self._audio_ready.set()
 
     def end_input(self) -> None:
@@ -190,7 +200,9 @@ class LocalLiveStream:
             self._failure = ProviderError(
                 "local-stt", f"voice detection failed: {e}", retryable=False
             )
-            log.exception("local VAD failed", extra={"room": self._room})
+            log.exception(
+                "local VAD of room %s failed: %s", self._room, e, extra={"room": self._room}
+            )
         finally:
             await self._finish_work()
 
@@ -233,6 +245,7 @@ class LocalLiveStream:
             self._failure = ProviderError(
                 "local-stt", f"transcription failed: {e}", retryable=False
             )
-            log.exception("local transcription failed", extra={"room": self._room})
+            log.exception("local transcription in room %s failed: %s", self._room, e,
+                          extra={"room": self._room})  # fmt: skip
         finally:
             self._events.put_nowait(None)

@@ -49,7 +49,7 @@ def assemble_bundled_model(cache_dir: Path) -> Path:
     if model_bin.is_file() and model_bin.stat().st_size == expected:
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    log.info("assembling the bundled Whisper base model", extra={"target": str(target)})
+    log.info("assembling the bundled Whisper base model in %s", target)
     # Built beside the target and renamed into place, so a crash never leaves a half model.
     staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=cache_dir))
     try:

@@ -75,6 +75,10 @@ class LocalWhisper:
         self._model: Any = None
         self._lock = threading.Lock()
 
+    def load(self) -> None:
+        """Load the model now rather than at the first transcription."""
+        self._load()
+
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:

@@ -68,6 +68,16 @@ class _Stream(llm.LLMStream):
             )  # fmt: skip
             delta = llm.ChoiceDelta(role="assistant", tool_calls=[call])
         self._event_ch.send_nowait(llm.ChatChunk(id=f"fake-{n}", delta=delta))
+        # what a provider reports: the request's size in, a fixed answer size out
+        usage = llm.CompletionUsage(
+            prompt_tokens=PROMPT_TOKENS, completion_tokens=ANSWER_TOKENS,
+            total_tokens=PROMPT_TOKENS + ANSWER_TOKENS,
+        )  # fmt: skip
+        self._event_ch.send_nowait(llm.ChatChunk(id=f"fake-{n}", usage=usage))
+
+
+PROMPT_TOKENS = 120
+ANSWER_TOKENS = 15
 
 
 _ = NOT_GIVEN

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from livekit.agents import AgentSession
 
-from coach.interviewer.agent import TURN_HANDLING, InterviewerAgent, instructions
+from coach.interviewer.agent import TURN_HANDLING, InterviewerAgent, VoiceInterviewer, instructions
 from coach.interviewer.bank import load_bank
 from coach.interviewer.plan import InterviewPlan
 from coach.interviewer.text import Patience
-from tests.interviewer.fake_llm import Calls, FakeLLM, Said
+from tests.interviewer.fake_llm import ANSWER_TOKENS, PROMPT_TOKENS, Calls, FakeLLM, Said
 
 PLAN = InterviewPlan(role="Data scientist", seniority="senior", questions=4, minutes=20,
                      job_description="Forecasting for a grocery chain")  # fmt: skip
@@ -58,3 +58,18 @@ async def test_interviewer_asks_one_question_and_ends_with_the_tool() -> None:
     system = fake.requests[0].items[0]
     assert "Data scientist" in str(system.content)
     assert any("end_interview" in seen for seen in fake.tools_seen)
+
+
+async def test_the_interviewers_tokens_are_its_usage() -> None:
+    fake = FakeLLM([Said("What did you build?"), Said("And what changed?")])
+    agent = InterviewerAgent(PLAN)
+    async with AgentSession(llm=fake) as session:
+        await session.start(agent)
+        await session.run(user_input="I built a forecasting service.")
+        await session.run(user_input="The planning team used it.")
+        calls, tts = VoiceInterviewer(session, None, agent).usage()
+    assert len(fake.requests) == 2
+    assert [(c.model, c.purpose) for c in calls] == [("fake", "interviewer")]
+    assert calls[0].input_tokens == 2 * PROMPT_TOKENS
+    assert calls[0].output_tokens == 2 * ANSWER_TOKENS
+    assert tts == {}  # no voice in this session
