@@ -153,6 +153,8 @@ class _Connection:
             await self.start(message)
         elif action == "complete":
             self.complete()
+        elif action == "next":
+            self.next_question()
         elif action == "resume":
             self.resume(message)
         else:
@@ -306,6 +308,17 @@ class _Connection:
             }
         )
         session.attach(self.link.send, last_seq=resume.lastSeq)
+
+    def next_question(self) -> None:
+        if self.session is None:
+            self.error("not_started", "send start before next")
+            return
+        if not self.session.next_question():
+            self.error(
+                "no_next_question",
+                "there is no question to move on to (no interviewer plan, or the interview "
+                "is over: send complete)",
+            )
 
     def complete(self) -> None:
         if self.session is None:

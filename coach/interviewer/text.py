@@ -97,6 +97,25 @@ class TextInterviewer:
         """The closing words were said."""
         return self._finished
 
+    @property
+    def asked(self) -> int:
+        """Main questions asked so far (follow-ups not counted)."""
+        return self._asked
+
+    @property
+    def total(self) -> int:
+        """Main questions the plan asks for."""
+        return self.plan.questions
+
+    def skip(self, t: float) -> Turn | None:
+        """The candidate says the answer is done: the next question (or the goodbye) now.
+
+        No follow-up: the candidate chose to move on. None once the interview is over.
+        """
+        if self._finished:
+            return None
+        return self._next(t)
+
     def open(self, t: float) -> Turn:
         """The greeting and first question."""
         self._start = t

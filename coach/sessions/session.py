@@ -75,6 +75,20 @@ class Interviewer(Protocol):
         """Turns due at audio time `t`."""
         ...
 
+    def skip(self, t: float) -> TurnLike | None:
+        """The candidate is done with the answer: the next turn now, or None when over."""
+        ...
+
+    @property
+    def asked(self) -> int:
+        """Main questions asked so far."""
+        ...
+
+    @property
+    def total(self) -> int:
+        """Main questions the plan asks for."""
+        ...
+
 
 class Submitter(Protocol):
     """Where a finished session's summary goes: the interviews service, in-process."""
@@ -325,6 +339,19 @@ class LiveSession:
 
         return stop
 
+    def next_question(self) -> bool:
+        """The candidate is done with this answer: the interviewer moves on at once.
+
+        False when there is nothing to move on to (no text interviewer, or it said goodbye).
+        """
+        if self.interviewer is None or self.state != "live":
+            return False
+        turn = self.interviewer.skip(self.clock)
+        if turn is None:
+            return False
+        self._ask(turn)
+        return True
+
     def interviewer_said(self, text: str) -> None:
         """A line of the LiveKit voice interviewer, heard now: timed as a question."""
         self._say(text, index=-1, kind="question", closing=False, at=self.clock)
@@ -340,8 +367,13 @@ class LiveSession:
             self.accumulator.add_question(question)
             if self.journal is not None:
                 self.journal.question(question)
-        self.emit({"type": "question", "text": text, "index": index, "kind": kind,
-                   "closing": closing, "askedAt": round(at, 3)})  # fmt: skip
+        event: Event = {"type": "question", "text": text, "index": index, "kind": kind,
+                        "closing": closing, "askedAt": round(at, 3)}  # fmt: skip
+        if self.interviewer is not None:
+            # "Question 2 of 3": main questions asked so far, out of the plan's
+            event["number"] = self.interviewer.asked
+            event["of"] = self.interviewer.total
+        self.emit(event)
 
     async def _listen(self) -> None:
         try:

@@ -217,6 +217,8 @@ async function startInterview(event) {
   $("stat-speaking").textContent = "—";
   state.interviewDone = false;
   $("end").disabled = false;
+  $("next").hidden = false;
+  $("question-count").textContent = "";
   show("interview");
   connect({ action: "start", audio: { encoding: "linear16", sampleRate: 16000 }, plan });
 }
@@ -297,6 +299,15 @@ function onEvent(event) {
       break;
     case "question":
       $("question").textContent = event.text;
+      if (event.kind === "question") {
+        // each question gets its own transcript on screen; the stored one keeps them all
+        $("final-text").textContent = "";
+        $("interim-text").textContent = "";
+      }
+      if (event.number && event.of && !event.closing) {
+        $("question-count").textContent = `· question ${event.number} of ${event.of}`;
+      }
+      $("next").hidden = Boolean(event.closing);
       if (event.kind !== "nudge") $("nudge").hidden = true;
       speak(event.text);
       if (event.closing) $("end").textContent = "Finish and see results";
@@ -388,6 +399,14 @@ function onFinalPass(event) {
     status.textContent = `Using the live transcript. ${ANALYZING}`;
   } else {
     status.textContent = ANALYZING;
+  }
+}
+
+// The candidate is done with this answer: the interviewer moves on without waiting out the
+// silence (the `next` action, so the mobile app has the same control).
+function nextQuestion() {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify({ action: "next" }));
   }
 }
 
@@ -638,6 +657,7 @@ function main() {
   $("mic-test").addEventListener("click", micTest);
   $("setup-form").addEventListener("submit", startInterview);
   $("end").addEventListener("click", endInterview);
+  $("next").addEventListener("click", nextQuestion);
   $("retry").addEventListener("click", retryAnalysis);
   $("toggle-transcript").addEventListener("click", () => {
     const box = $("transcript");

@@ -76,3 +76,37 @@ async def test_bad_plan_is_refused_with_its_field(tmp_path: Any) -> None:
             assert err["code"] == "bad_plan" and "plan.questions" in err["message"]
             await c.send({**STREAM, "plan": {"role": "x", "questions": 1}})
             await c.of_type("ready")
+
+
+async def test_next_moves_on_at_once_and_questions_are_numbered(tmp_path: Any) -> None:
+    first = truth("weakness")
+    app = create_app(settings(tmp_path), analyzer=OfflineCoach(), database=database(),
+                     recognizer=ScriptedRecognizer.from_words(truth_words(first)))  # fmt: skip
+    async with serve(app) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send({**STREAM, "plan": {"role": "Nurse", "questions": 2}})
+            await c.of_type("ready")
+            opening = await c.of_type("question")
+            # half the answer, then the candidate says it is done: no waiting for a silence
+            audio = pcm(FIXTURES / "weakness.wav")
+            await stream(c, audio[: len(audio) // 2])
+            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            await c.send({"action": "next"})
+            second = await c.next(lambda e: e.get("type") == "question" and e["index"] == 1)
+            await c.send({"action": "next"})
+            closing = await c.next(lambda e: e.get("type") == "question" and e["closing"])
+            await c.send({"action": "next"})
+            refused = await c.of_type("error")
+            await c.send({"action": "complete"})
+            done = await c.of_type("session_complete")
+        stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
+    assert (opening["number"], opening["of"]) == (1, 2)
+    assert (second["kind"], second["number"], second["of"]) == ("question", 2, 2)
+    # moved on at the audio heard so far, long before a silence could have ended the answer
+    assert second["askedAt"] <= len(audio) / 2 / 32000 + 0.5
+    assert closing["text"] == load_bank().closing
+    assert refused["code"] == "no_next_question"
+    # both questions are stored with their answers' spans, the second asked when moved on
+    assert [q["text"] for q in stored["questions"]][1:] == [second["text"]]
+    assert len(stored["questions"]) == 2

@@ -82,7 +82,7 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         await shots.take(page, "sign-in")
         await sign_up(page, srv)
         await page.get_by_label("Role").fill("Backend engineer")
-        await page.get_by_label("Questions").fill("1")
+        await page.get_by_label("Questions").fill("2")
         await page.get_by_role("button", name="Test microphone").click()
         await page.wait_for_function("document.getElementById('mic-level').value > 0")
         await shots.take(page, "setup")
@@ -90,6 +90,8 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         await page.wait_for_function(
             "document.getElementById('question').textContent.includes('Backend engineer')"
         )
+        count = page.locator("#question-count")
+        assert await count.inner_text() == "· question 1 of 2"
         # the fake microphone plays the fixture; let it be heard once, through its last words
         await page.wait_for_function(
             "document.getElementById('final-text').textContent.split(' ').length > 40",
@@ -103,6 +105,14 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
                 dropped += 1
         assert dropped == 1
         await page.get_by_text("Reconnected.").wait_for(timeout=15_000)
+        # mid-answer, the candidate moves on with the control: no waiting out a silence
+        first = await page.locator("#question").inner_text()
+        await page.get_by_role("button", name="Next question").click()
+        await page.wait_for_function(
+            "document.getElementById('question-count').textContent.includes('2 of 2')",
+            timeout=10_000,
+        )
+        assert await page.locator("#question").inner_text() != first
         await asyncio.sleep(max(0.0, gt["duration"] - 20))
         await shots.take(page, "interview")
         # every status the waiting screen shows, to check the full-accuracy pass is announced
