@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -19,26 +20,34 @@ from starlette.routing import Route
 from coach.api.errors import ApiError
 from coach.api.schemas import (
     Accepted,
+    AccountOut,
     AnalyzeRequest,
     Credentials,
     ErrorOut,
+    ExportOut,
+    GoalsIn,
+    GoalsOut,
     Health,
     InterviewOut,
     InterviewPage,
     LiveKitToken,
     LiveKitTokenRequest,
     Me,
+    MeasureOut,
     PasswordChange,
+    ProgressOut,
     Registered,
+    SampleOut,
     TicketOut,
     TokenOut,
 )
 from coach.auth.passwords import weakness
 from coach.auth.users import EmailTaken
+from coach.interviews.progress import Measured, MeasureProgress, Record, progress
 from coach.livekit.dispatch import JobMetadata
 from coach.livekit.egress import verify_webhook
 from coach.livekit.rooms import claim_room
-from coach.store.documents import User
+from coach.store.documents import Interview, User
 from coach.validation import first_error
 
 log = logging.getLogger("coach.api")
@@ -233,6 +242,80 @@ async def analyze(request: Request) -> Response:
     return _json(Accepted(id=interview.id, status=interview.status), 202)
 
 
+def _record(iv: Interview) -> Record | None:
+    # what the analysis judged, so the page and the coaching never disagree about a number
+    a = iv.ai_analysis
+    if a is None:
+        return None
+    measured = [Measured("overall", "Overall score", float(a.overall_score), "/100")]
+    measured += [Measured(f.measure, f.label, f.value, f.unit, f.band.good) for f in a.findings]
+    return Record(iv.id, iv.created_at, tuple(measured))
+
+
+def _measure_out(m: MeasureProgress) -> MeasureOut:
+    return MeasureOut(
+        measure=m.measure,
+        label=m.label,
+        unit=m.unit,
+        better=m.better,
+        good=m.good,
+        latest=m.latest,
+        change=m.change,
+        recent_mean=m.recent_mean,
+        change_over_recent=m.change_over_recent,
+        improved=m.improved,
+        goal=m.goal,
+        goal_met=m.goal_met,
+        samples=[SampleOut(interview_id=s.interview_id, at=s.at, value=s.value) for s in m.samples],
+    )
+
+
+async def my_progress(request: Request) -> Response:
+    """Each measure over the user's analyzed interviews, its change, and their goals."""
+    user = await current_user(request)
+    raw = request.query_params.get("last", "5")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 50:
+        raise ApiError(400, "bad_query", "last: must be an integer 1..50")
+    last = int(raw)
+    done = await request.app.state.services.interviews.list(
+        user.id, status="completed", before=None, limit=0
+    )
+    records = [r for r in map(_record, done) if r is not None]
+    measures = [_measure_out(m) for m in progress(records, user.goals, last_n=last)]
+    return _json(
+        ProgressOut(interviews=len(records), last=last, measures=measures, goals=user.goals)
+    )
+
+
+async def my_export(request: Request) -> Response:
+    """Everything stored about the user, as one JSON document to download."""
+    user = await current_user(request)
+    found = await request.app.state.services.interviews.list(
+        user.id, status=None, before=None, limit=0
+    )
+    export = ExportOut(
+        exported_at=dt.datetime.now(dt.UTC),
+        account=AccountOut(
+            id=user.id, email=user.email, created_at=user.created_at, goals=user.goals
+        ),
+        interviews=[InterviewOut.model_validate(i.to_wire()) for i in found],
+    )
+    response = _json(export)
+    stamp = export.exported_at.strftime("%Y%m%d")
+    response.headers["content-disposition"] = f'attachment; filename="coach-export-{stamp}.json"'
+    return response
+
+
+async def my_goals(request: Request) -> Response:
+    """Read or replace the user's goals."""
+    user = await current_user(request)
+    if request.method == "PUT":
+        body = await _body(request, GoalsIn)
+        user.goals = {str(k): float(v) for k, v in body.goals.items()}
+        await user.save()
+    return _json(GoalsOut(goals=user.goals))
+
+
 async def list_interviews(request: Request) -> Response:
     """The user's interviews, newest first, cursor-paginated."""
     user = await current_user(request)
@@ -395,6 +478,18 @@ ENDPOINTS = [
              responses={204: None}, errors=(*_AUTH, 503)),
     Endpoint("/api/me", {"get": me, "delete": me}, "The signed-in user (DELETE erases all)",
              responses={200: Me, 204: None}, errors=(*_AUTH, 503)),
+    Endpoint("/api/me/progress", {"get": my_progress},
+             "Each measure over your analyzed interviews: values, change, goals met",
+             responses={200: ProgressOut}, errors=(*_AUTH, 400, 503),
+             query=(("last", "interviews the recent mean is over, 1..50, default 5",
+                     {"type": "integer", "minimum": 1, "maximum": 50}),)),
+    Endpoint("/api/me/export", {"get": my_export},
+             "Everything stored about you (account, goals, interviews with analyses; "
+             "recordings as links) as one JSON document",
+             responses={200: ExportOut}, errors=(*_AUTH, 503)),
+    Endpoint("/api/me/goals", {"get": my_goals, "put": my_goals},
+             "Your goals: at most so many fillers a minute, at least such an overall score",
+             body=GoalsIn, responses={200: GoalsOut}, errors=(*_AUTH, 400, 413, 422, 503)),
     Endpoint("/api/interviews/analyze", {"post": analyze},
              "Store a session summary and analyze it in the background",
              body=AnalyzeRequest, responses={202: Accepted},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -134,4 +134,84 @@ class LiveKitToken(WireModel):
     url: str
     interview_id: str | None = Field(
         None, description="the interview the token's agent dispatch runs, when one is sent"
+    )
+
+
+class GoalsIn(WireModel):
+    """Goals on the measures that have a better direction (at most / at least this)."""
+
+    goals: dict[
+        Literal[
+            "overall",
+            "fillers_per_minute",
+            "long_pauses_per_minute",
+            "hedges_per_minute",
+            "repetitions_per_minute",
+            "clear_words",
+        ],
+        Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)],
+    ] = Field(
+        max_length=6,
+        description="overall and clear_words: at least; the per-minute measures: at most",
+    )
+
+
+class GoalsOut(WireModel):
+    """The user's goals."""
+
+    goals: dict[str, float]
+
+
+class SampleOut(WireModel):
+    """A measure's value in one interview."""
+
+    interview_id: str
+    at: dt.datetime
+    value: float
+
+
+class MeasureOut(WireModel):
+    """One measure over the user's analyzed interviews, oldest first."""
+
+    measure: str
+    label: str
+    unit: str
+    better: Literal["lower", "higher", "band"]
+    good: tuple[float | None, float | None] | None
+    latest: float
+    change: float | None = Field(description="latest minus the interview before")
+    recent_mean: float | None = Field(description="mean of up to `last` interviews before")
+    change_over_recent: float | None
+    improved: bool | None
+    goal: float | None
+    goal_met: bool | None
+    samples: list[SampleOut]
+
+
+class ProgressOut(WireModel):
+    """Progress across the user's analyzed interviews."""
+
+    interviews: int
+    last: int
+    measures: list[MeasureOut]
+    goals: dict[str, float]
+
+
+class AccountOut(WireModel):
+    """The account as stored, without its password hash."""
+
+    id: str
+    email: str
+    created_at: dt.datetime
+    goals: dict[str, float]
+
+
+class ExportOut(WireModel):
+    """Everything coach stores about the user, in one document (GDPR Art. 20)."""
+
+    format: Literal["coach-export/1"] = "coach-export/1"
+    exported_at: dt.datetime
+    account: AccountOut
+    interviews: list[InterviewOut] = Field(
+        description="newest first, with analyses; recordings as links (recordingUrl)"
     )

@@ -28,6 +28,9 @@ class Turn:
     index: int
     asked_at: float
     kind: TurnKind = "question"
+    # said before the question (the greeting): shown and spoken, never part of the question
+    # the answer is judged against
+    preface: str = ""
 
     @property
     def closing(self) -> bool:
@@ -122,7 +125,7 @@ class TextInterviewer:
         role = self.plan.role if self.plan.role != "general" else "this"
         greeting = f"Hello, and thanks for joining. I'll be interviewing you for the {role} role."
         turn = self._ask(self._queue.pop(0), t, main=True)
-        return Turn(f"{greeting} {turn.text}", turn.index, t, "question")
+        return Turn(turn.text, turn.index, t, "question", preface=greeting)
 
     def speaking(self, t: float) -> None:
         """The candidate is talking at `t`: whatever pause came before is not an ending."""

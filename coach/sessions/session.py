@@ -50,6 +50,8 @@ class TurnLike(Protocol):
     def kind(self) -> str: ...
     @property
     def closing(self) -> bool: ...
+    @property
+    def preface(self) -> str: ...
 
 
 class Interviewer(Protocol):
@@ -358,16 +360,21 @@ class LiveSession:
 
     def _ask(self, turn: TurnLike) -> None:
         self._say(turn.text, index=turn.index, kind=turn.kind, closing=turn.closing,
-                  at=turn.asked_at)  # fmt: skip
+                  at=turn.asked_at, preface=turn.preface)  # fmt: skip
 
-    def _say(self, text: str, *, index: int, kind: str, closing: bool, at: float) -> None:
+    def _say(
+        self, text: str, *, index: int, kind: str, closing: bool, at: float, preface: str = ""
+    ) -> None:
         if kind in ("question", "followup"):
             # a nudge or the goodbye is not a question: the wait after it is not latency
             question = QuestionTiming(text, at)
             self.accumulator.add_question(question)
             if self.journal is not None:
                 self.journal.question(question)
-        event: Event = {"type": "question", "text": text, "index": index, "kind": kind,
+        # the client shows and speaks the greeting with the question; only the question is
+        # stored, so the answer's relevance is judged against what was asked
+        shown = f"{preface} {text}" if preface else text
+        event: Event = {"type": "question", "text": shown, "index": index, "kind": kind,
                         "closing": closing, "askedAt": round(at, 3)}  # fmt: skip
         if self.interviewer is not None:
             # "Question 2 of 3": main questions asked so far, out of the plan's

@@ -48,6 +48,8 @@ class User(Document):
     created_at: dt.datetime = Field(default_factory=now)
     # in every token as "ver": raising it revokes every token issued before (sign out everywhere)
     token_version: int = 0
+    # the user's goals per measure (coach.interviews.progress.GOAL_DIRECTIONS says which way)
+    goals: dict[str, float] = Field(default_factory=dict)
 
     class Settings:
         name = "users"

@@ -1,6 +1,6 @@
 // The practice client: sign in, set up, interview over the WebSocket, results, history.
 // It uses only the public API (docs/protocol.md and /openapi.json).
-import { paceChart, trendChart, whole } from "./charts.js";
+import { measureChart, paceChart, trendChart, whole } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const SCREENS = ["auth", "setup", "interview", "analyzing", "results", "history"];
@@ -452,8 +452,9 @@ async function openResults(id, interview) {
     return notice(e.message);
   }
   state.interviewId = id;
-  renderResults(interview);
+  // shown first, so the charts are drawn at the size they are seen at
   show("results");
+  renderResults(interview);
   location.hash = `#interview/${id}`;
 }
 
@@ -509,7 +510,11 @@ function renderResults(iv) {
   if (a && a.seekLeadIn != null) seekLeadIn = a.seekLeadIn;
   $("score-pace").textContent = `${whole(iv.speakingPace ?? iv.averagePace)} wpm`;
   $("score-pace-overall").textContent = `overall ${whole(iv.averagePace)} wpm with silences`;
-  $("strengths").replaceChildren(...((a && a.strengths) || []).map((t) => el("li", {}, t)));
+  const strengths = (a && a.strengths) || [];
+  // an honest empty list: no measure reached its good band this time
+  $("strengths").replaceChildren(...(strengths.length
+    ? strengths.map((t) => el("li", {}, t))
+    : [el("li", { class: "hint" }, "Nothing reached its good range this time; the points below are where to start.")]));
   $("weaknesses").replaceChildren(...((a && a.weaknesses) || []).map((t) => el("li", {}, t)));
   $("hedges").replaceChildren(
     ...(iv.hedges || []).map((h) =>
@@ -632,8 +637,74 @@ async function openHistory() {
     }),
   );
   const scored = items.filter((iv) => iv.aiAnalysis).reverse();
-  trendChart($("trend-chart"), scored.map((iv) => ({ date: iv.createdAt, score: iv.aiAnalysis.overallScore })));
   show("history");
+  trendChart($("trend-chart"), scored.map((iv) => ({ date: iv.createdAt, score: iv.aiAnalysis.overallScore })));
+  await showProgress();
+}
+
+function signed(x) {
+  return `${x > 0 ? "+" : x < 0 ? "−" : "±"}${Math.abs(x).toFixed(1)}`;
+}
+
+// The measures as the analyses judged them, so this page never disagrees with a report.
+async function showProgress() {
+  let p;
+  try {
+    p = await api("/api/me/progress?last=5");
+  } catch (e) {
+    return notice(e.message);
+  }
+  $("goal-fillers").value = p.goals.fillers_per_minute ?? "";
+  $("goal-overall").value = p.goals.overall ?? "";
+  const cards = p.measures.map((m) => {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 300 130");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", `${m.label} in each interview`);
+    svg.classList.add("measure-chart");
+    measureChart(svg, m);
+    const facts = [`now ${m.latest.toFixed(1)} ${m.unit}`.trim()];
+    if (m.change !== null) {
+      const word = m.improved === true ? "better" : m.improved === false ? "worse" : "no change";
+      facts.push(`${signed(m.change)} since last (${word})`);
+    }
+    if (m.goal !== null) {
+      const sign = m.better === "lower" ? "≤" : "≥";
+      facts.push(`goal ${sign} ${m.goal}: ${m.goalMet ? "met ✓" : "not yet"}`);
+    }
+    return el("div", { class: "card measure", "data-measure": m.measure },
+      el("p", { class: "label" }, m.label), svg, el("p", { class: "facts" }, facts.join(" · ")));
+  });
+  $("progress").replaceChildren(...cards);
+}
+
+async function saveGoals(event) {
+  event.preventDefault();
+  const goals = {};
+  if ($("goal-fillers").value !== "") goals.fillers_per_minute = Number($("goal-fillers").value);
+  if ($("goal-overall").value !== "") goals.overall = Number($("goal-overall").value);
+  try {
+    await api("/api/me/goals", { method: "PUT", body: { goals } });
+    notice("Goals saved.", "info");
+    await showProgress();
+  } catch (e) {
+    notice(e.message);
+  }
+}
+
+// Everything stored about the user, as a file (a fetch, since the token is not in a URL)
+async function downloadExport() {
+  try {
+    const data = await api("/api/me/export");
+    const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+    const link = el("a", { href: URL.createObjectURL(blob), download: "coach-export.json" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch (e) {
+    notice(e.message);
+  }
 }
 
 // ---- wiring ---------------------------------------------------------------------------
@@ -646,6 +717,8 @@ function main() {
   $("sign-up").addEventListener("click", () => authenticate(true));
   $("sign-out").addEventListener("click", () => signOut());
   $("nav-history").addEventListener("click", openHistory);
+  $("goals-form").addEventListener("submit", saveGoals);
+  $("export").addEventListener("click", downloadExport);
   $("nav-new").addEventListener("click", () => {
     notice("");
     show("setup");

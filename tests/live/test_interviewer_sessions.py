@@ -57,7 +57,11 @@ async def test_plan_drives_questions_and_the_summary_is_split_per_question(tmp_p
     assert closing["text"] == load_bank().closing
     assert closing["askedAt"] > shift + truth_words(second)[-1].end + 3.0
     spans = stored["questions"]
-    assert [q["text"] for q in spans] == [questions[0]["text"], questions[1]["text"]]
+    # stored: the questions alone; the greeting before the first is shown, not judged against
+    assert [q["text"] for q in spans] == [
+        questions[0]["text"].split(" role. ", 1)[1],
+        questions[1]["text"],
+    ]
     assert spans[0]["answerStart"] < last_word <= spans[0]["answerEnd"] + 0.01
     assert spans[1]["answerStart"] >= shift
     assert spans[1]["responseLatency"] > 0

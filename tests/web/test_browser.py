@@ -70,6 +70,25 @@ async def sign_up(page: Any, srv: LiveServer) -> None:
 
 
 @pytest.mark.slow
+async def readable_on_a_phone(page: Any, charts: str) -> None:
+    """Every label of these charts is at least 11 px on screen and inside its chart."""
+    boxes = await page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].flatMap((svg) => {
+             const frame = svg.getBoundingClientRect();
+             return [...svg.querySelectorAll('text')].map((t) => {
+               const b = t.getBoundingClientRect();
+               return { text: t.textContent, size: parseFloat(getComputedStyle(t).fontSize)
+                          * frame.width / svg.viewBox.baseVal.width,
+                        inside: b.left >= frame.left - 0.5 && b.right <= frame.right + 0.5 };
+             });
+           })""",
+        charts,
+    )
+    assert boxes
+    for box in boxes:
+        assert box["size"] >= 11 - 0.01 and box["inside"], box
+
+
 async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path) -> None:
     gt = truth("weakness")
     shots = Shots(tmp_path / "screens")
@@ -160,6 +179,7 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
             float(await points.nth(i).get_attribute("data-wpm") or 0) for i in range(len(spoken))
         ]
         assert plotted == [p["speakingWpm"] for p in spoken]
+        await readable_on_a_phone(page, "#pace-chart")
         card = await page.locator("#score-pace").inner_text()
         # the card rounds as the server's sentences do (half to even), whatever the value
         assert card == f"{stored['speakingPace']:.0f} wpm"
@@ -177,7 +197,26 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         await page.get_by_role("button", name="History").click()
         await page.get_by_role("heading", name="Your interviews").wait_for()
         assert await page.locator("#trend-chart circle.point").count() == 1
+        # progress: a card per measure the analysis judged, with the analysis' own value
+        cards = page.locator("#progress .measure")
+        await cards.first.wait_for()
+        judged = {f["measure"] for f in stored["aiAnalysis"]["findings"]}
+        shown = {
+            await cards.nth(i).get_attribute("data-measure") for i in range(await cards.count())
+        }
+        assert shown == judged | {"overall"}
+        fillers = page.locator('#progress .measure[data-measure="fillers_per_minute"]')
+        await page.get_by_label("Fillers a minute, at most").fill("3")
+        await page.get_by_role("button", name="Save goals").click()
+        await fillers.get_by_text("goal ≤ 3").wait_for()
+        await readable_on_a_phone(page, "#progress svg, #trend-chart")
         await shots.take(page, "history")
+        async with page.expect_download() as download:
+            await page.get_by_role("button", name="Download my data (JSON)").click()
+        saved = await (await download.value).path()
+        exported = json.loads(await asyncio.to_thread(Path(saved).read_text))
+        assert [i["id"] for i in exported["interviews"]] == [iid]
+        assert exported["account"]["goals"] == {"fillers_per_minute": 3.0}
         assert errors == []
     assert len(list((tmp_path / "screens").glob("*.png"))) == 5
 
