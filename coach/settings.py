@@ -54,6 +54,9 @@ class Settings(BaseSettings):
 
     # Database: unset means an in-process store whose data is gone at exit
     mongodb_uri: str | None = None
+    # production without MONGODB_URI only on purpose: the embedded store under DATA_DIR is
+    # one process's, on one disk
+    allow_memory_store: bool = False
     mongodb_database: str = "coach"
 
     # Accounts
@@ -173,6 +176,11 @@ class Settings(BaseSettings):
     def _production_needs_secret(self) -> Settings:
         if self.coach_env == "production" and self.jwt_secret is None:
             raise ValueError("JWT_SECRET is required when COACH_ENV=production")
+        if self.coach_env == "production" and not self.mongodb_uri and not self.allow_memory_store:
+            raise ValueError(
+                "MONGODB_URI is required when COACH_ENV=production (set ALLOW_MEMORY_STORE=true "
+                "to run on the embedded store under DATA_DIR on purpose)"
+            )
         livekit = (self.livekit_url, self.livekit_api_key, self.livekit_api_secret)
         if any(v is not None for v in livekit) and not all(v is not None for v in livekit):
             raise ValueError(

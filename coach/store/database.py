@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -23,12 +24,11 @@ def open_database(settings: Settings, listeners: Sequence[Any] = ()) -> tuple[An
             settings.mongodb_uri, tz_aware=True, event_listeners=list(listeners)
         )
     else:
-        from coach.store.memory import in_process_client
+        from coach.store.durable import DurableStore
 
-        log.warning(
-            "MONGODB_URI is unset: using an in-process store; data will not survive a restart"
-        )
-        client = in_process_client()
+        where = settings.data_dir / "store"
+        log.info("MONGODB_URI is unset: using the embedded store in %s", where)
+        client = DurableStore(where, settings.mongodb_database).client
     return client, client[settings.mongodb_database]
 
 
@@ -40,7 +40,12 @@ async def init_store(db: Any, *, create_indexes: bool = True) -> None:
 
 
 async def close_client(client: Any) -> None:
-    """Close a pymongo or in-process client."""
+    """Close a pymongo, embedded or in-process client."""
+    from coach.store.durable import close_durable
+
+    # compacting the embedded store writes a snapshot: off the loop
+    if await asyncio.to_thread(close_durable, client):
+        return
     result = client.close()
     if hasattr(result, "__await__"):
         await result
