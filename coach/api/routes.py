@@ -43,6 +43,7 @@ from coach.api.schemas import (
 )
 from coach.auth.passwords import weakness
 from coach.auth.users import EmailTaken
+from coach.erasure import erase_user
 from coach.interviews.progress import Measured, MeasureProgress, Record, progress
 from coach.livekit.dispatch import JobMetadata
 from coach.livekit.egress import verify_webhook
@@ -213,11 +214,7 @@ async def me(request: Request) -> Response:
     user = await current_user(request)
     svc = request.app.state.services
     if request.method == "DELETE":
-        for interview in await svc.interviews.list(user.id, status=None, before=None, limit=0):
-            svc.sessions.recording_path(interview.id).unlink(missing_ok=True)
-        await svc.interviews.delete_all(user.id)
-        await svc.users.delete(user.id)
-        svc.tickets.revoke_user(user.id)
+        await erase_user(svc, user.id)
         return Response(status_code=204)
     return _json(Me(id=user.id, email=user.email, created_at=user.created_at))
 

@@ -78,7 +78,10 @@ class InterviewJobs:
 
         def sink(event: Event) -> None:
             room(event)
-            if event.get("type") == "analysis_complete" or event.get("code") == "finish_failed":
+            if event.get("type") == "analysis_complete" or event.get("code") in (
+                "finish_failed",
+                "account_erased",
+            ):
                 stored.set()
 
         session.attach(sink)

@@ -22,6 +22,17 @@ from coach.speech.words import QuestionTiming, Word
 log = logging.getLogger("coach.sessions.journal")
 
 
+def journal_user(path: Path) -> str | None:
+    """The user a journal file belongs to (its first line says), or None if unreadable."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            header = json.loads(f.readline())
+    except (OSError, ValueError):
+        return None
+    user = header.get("userId") if isinstance(header, dict) else None
+    return user if isinstance(user, str) else None
+
+
 class Journal:
     """Appends one session's final words, questions and clock to `<dir>/<session>.jsonl`."""
 

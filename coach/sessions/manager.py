@@ -17,7 +17,7 @@ from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.interviews.service import InterviewService
 from coach.livekit.egress import EgressRecorder
 from coach.sessions.final_pass import FinalPass
-from coach.sessions.journal import Journal, recover
+from coach.sessions.journal import Journal, journal_user, recover
 from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
@@ -162,6 +162,36 @@ class SessionManager:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def erase_user(self, user_id: str) -> int:
+        """End the user's sessions without storing them and delete their audio and journals.
+
+        For an erased account: nothing it said may be stored afterwards, by a session still
+        listening, one in its grace period, or the recovery of a journal at the next start.
+        """
+        mine = [s for s in [*self._live.values(), *self._ended.values()] if s.user_id == user_id]
+        for session in mine:
+            if session.state == "live":
+                session.error("account_erased", "this account was erased; nothing is stored")
+            grace = self._grace.pop(session.id, None)
+            if grace is not None:
+                grace.cancel()
+            await session.aclose()
+            if session.journal is not None:
+                session.journal.discard()
+            self._live.pop(session.id, None)
+            self._ended.pop(session.id, None)
+            self._address.pop(session.id, None)
+        ids = {s.id for s in mine}
+        # journals left behind by an earlier process: they carry their user in their header
+        for path in self._journals.glob("*.jsonl") if self._journals.is_dir() else []:
+            if path.stem in ids or journal_user(path) == user_id:
+                ids.add(path.stem)
+        for sid in ids:
+            (self._journals / f"{sid}.jsonl").unlink(missing_ok=True)
+            for path in self.recordings_dir.glob(f"session-{sid}.ogg*"):
+                path.unlink(missing_ok=True)
+        return len(mine)
 
     # -- sessions ------------------------------------------------------------------------
 
