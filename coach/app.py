@@ -29,6 +29,7 @@ from coach.api.web import WEB_ROUTES
 from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
+from coach.encryption import DataKeys, Vault
 from coach.interviewer.agent import interview_session, voice_available
 from coach.interviewer.factory import build_followups, interviewer_factory
 from coach.interviewer.plan import InterviewPlan
@@ -88,6 +89,13 @@ def create_app(
                 recovery_interval_seconds=settings.analysis_recovery_interval_seconds,
             ),
             metrics=metrics,
+            keys=DataKeys(
+                Vault.from_settings(
+                    settings.data_encryption_key,
+                    settings.data_encryption_old_keys,
+                    settings.data_dir,
+                )
+            ),
         )
         live = (
             recognizer if recognizer is not None else build_recognizer(settings, observer=metrics)

@@ -56,6 +56,10 @@ async def erase_user(services: Services, user_id: str) -> Erased:
     files = await asyncio.to_thread(_delete, doomed)
     await Room.find(Room.user_id == user_id).delete()
     await services.users.delete(user_id)
+    # the wrapped data key went with the account: whatever copy of their interviews remains
+    # (a backup, a dump) no longer opens
+    if services.interviews.keys is not None:
+        services.interviews.keys.forget(user_id)
     services.tickets.revoke_user(user_id)
     erased = Erased(sessions, len(interviews), len(rooms), len(egresses), files)
     log.info(

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # production without MONGODB_URI only on purpose: the embedded store under DATA_DIR is
     # one process's, on one disk
     allow_memory_store: bool = False
+    # the master key sealing users' data keys ([kid:]base64 of 32 bytes); required in
+    # production, generated once into DATA_DIR/keys in development. Old keys (comma-separated)
+    # still open what they sealed, and each data key moves to the current key when used.
+    data_encryption_key: SecretStr | None = None
+    data_encryption_old_keys: SecretStr | None = None
     mongodb_database: str = "coach"
 
     # Accounts
@@ -176,6 +181,27 @@ class Settings(BaseSettings):
     def _production_needs_secret(self) -> Settings:
         if self.coach_env == "production" and self.jwt_secret is None:
             raise ValueError("JWT_SECRET is required when COACH_ENV=production")
+        if self.coach_env == "production" and self.data_encryption_key is None:
+            raise ValueError(
+                "DATA_ENCRYPTION_KEY is required when COACH_ENV=production (32 random bytes, "
+                "base64: python -c 'import coach.encryption as e; print(e.new_key_text())')"
+            )
+        from coach.encryption import parse_key
+
+        keys = (
+            [("DATA_ENCRYPTION_KEY", self.data_encryption_key.get_secret_value())]
+            if (self.data_encryption_key is not None)
+            else []
+        )
+        old = self.data_encryption_old_keys
+        keys += [("DATA_ENCRYPTION_OLD_KEYS", part)
+                 for part in (old.get_secret_value().split(",") if old is not None else [])
+                 if part.strip()]  # fmt: skip
+        for name, text in keys:
+            try:
+                parse_key(text)
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from e
         if self.coach_env == "production" and not self.mongodb_uri and not self.allow_memory_store:
             raise ValueError(
                 "MONGODB_URI is required when COACH_ENV=production (set ALLOW_MEMORY_STORE=true "

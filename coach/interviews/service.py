@@ -13,17 +13,39 @@ from beanie import SortDirection
 from pymongo import ReturnDocument
 
 from coach.analysis.base import Analyzer
+from coach.encryption import EncryptionError
 from coach.error_reports import report_error
 from coach.speech.summary import SessionSummary
 from coach.store.documents import Interview, Status, now
 from coach.usage import LlmCall, Usage, collecting
 
 if TYPE_CHECKING:
+    from coach.encryption import DataKeys
     from coach.metrics import Metrics
 
 log = logging.getLogger("coach.interviews")
 
 ANALYSIS_FAILED = "the analysis could not be completed; retry it"
+
+# What a candidate said, sealed with their data key: the words and everything quoting them.
+# In clear stays what queries and operations need: ids, owner, room, status, dates, lease,
+# idempotency key, the recording's link and the aggregate numbers (duration, word count,
+# pace, speaking time, the pace timeline, vocal variety), which quote nothing.
+SEALED = (
+    "transcript",
+    "words",
+    "fillers",
+    "pauses",
+    "transcriptSegments",
+    "hedges",
+    "repetitions",
+    "questions",
+)
+_BLANK: dict[str, Any] = {"transcript": ""}
+
+
+def _where(interview_id: str, field: str) -> str:
+    return f"interview:{interview_id}:{field}"
 
 
 @dataclass(frozen=True)
@@ -53,9 +75,11 @@ class InterviewService:
         analyzer: Analyzer,
         options: ServiceOptions | None = None,
         metrics: Metrics | None = None,
+        keys: DataKeys | None = None,
     ) -> None:
         self._analyzer = analyzer
         self._metrics = metrics
+        self.keys = keys
         self.options = options or ServiceOptions()
         self._sem = asyncio.Semaphore(self.options.max_concurrent_analyses)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -93,11 +117,11 @@ class InterviewService:
         in the same room is never mistaken for the first.
         """
         if idempotency_key is not None:
-            existing = await Interview.find_one(
-                Interview.user_id == user_id, Interview.idempotency_key == idempotency_key
+            raw = await Interview.get_pymongo_collection().find_one(
+                {"userId": user_id, "idempotencyKey": idempotency_key}
             )
-            if existing is not None:
-                return existing
+            if raw is not None:
+                return await self._open(raw)
         interview = Interview.model_validate(
             {
                 **summary.model_dump(),
@@ -108,7 +132,7 @@ class InterviewService:
                 "usage": usage,
             }
         )
-        await interview.insert()
+        await Interview.get_pymongo_collection().insert_one(await self._seal(interview))
         if usage is not None and self._metrics is not None:
             self._metrics.usage(usage)
         self._spawn(interview.id)
@@ -127,9 +151,63 @@ class InterviewService:
         """Drop the completion event once nobody waits for it."""
         self._done.pop(interview_id, None)
 
+    async def _seal(self, interview: Interview) -> dict[str, Any]:
+        # the stored document: what the candidate said sealed with their key, blanks in place
+        raw = interview.model_dump(by_alias=True)
+        raw["_id"] = raw.pop("id", None) or interview.id
+        raw.pop("revisionId", None)
+        if self.keys is None:
+            return raw
+        key = await self.keys.get(interview.user_id)
+        from coach.encryption import seal
+
+        sealed = {f: raw[f] for f in SEALED if f in raw}
+        raw["sealed"] = seal(key, sealed, _where(interview.id, "sealed"))
+        for f in sealed:
+            raw[f] = _BLANK.get(f, [])
+        if raw.get("aiAnalysis") is not None:
+            raw["sealedAnalysis"] = seal(key, raw["aiAnalysis"], _where(interview.id, "analysis"))
+            raw["aiAnalysis"] = None
+        return raw
+
+    async def _open(self, raw: dict[str, Any]) -> Interview:
+        # the interview as it was said: sealed fields opened with the owner's key
+        if raw.get("sealed") is not None or raw.get("sealedAnalysis") is not None:
+            if self.keys is None:
+                from coach.encryption import EncryptionError
+
+                raise EncryptionError("a sealed interview, and no keys to open it")
+            from coach.encryption import unseal
+
+            key = await self.keys.get(str(raw["userId"]))
+            iid = str(raw["_id"])
+            if raw.get("sealed") is not None:
+                raw.update(unseal(key, raw["sealed"], _where(iid, "sealed")))
+            if raw.get("sealedAnalysis") is not None:
+                raw["aiAnalysis"] = unseal(key, raw["sealedAnalysis"], _where(iid, "analysis"))
+        raw.pop("sealed", None)
+        raw.pop("sealedAnalysis", None)
+        return Interview.model_validate(raw)
+
+    async def _analysis_fields(
+        self, interview: Interview, analysis: dict[str, Any]
+    ) -> dict[str, Any]:
+        if self.keys is None:
+            return {"aiAnalysis": analysis}
+        from coach.encryption import seal
+
+        key = await self.keys.get(interview.user_id)
+        return {
+            "aiAnalysis": None,
+            "sealedAnalysis": seal(key, analysis, _where(interview.id, "analysis")),
+        }
+
     async def get(self, user_id: str, interview_id: str) -> Interview | None:
         """The user's interview, or None (also for another user's)."""
-        return await Interview.find_one(Interview.id == interview_id, Interview.user_id == user_id)
+        raw = await Interview.get_pymongo_collection().find_one(
+            {"_id": interview_id, "userId": user_id}
+        )
+        return await self._open(raw) if raw is not None else None
 
     async def list(
         self, user_id: str, *, status: Status | None, before: str | None, limit: int
@@ -147,10 +225,14 @@ class InterviewService:
                 {"createdAt": anchor.created_at, "_id": {"$lt": before}},
             ]
         newest = SortDirection.DESCENDING
-        found = Interview.find(query).sort([("createdAt", newest), ("_id", newest)])
+        found = (
+            Interview.get_pymongo_collection()
+            .find(query)
+            .sort([("createdAt", newest), ("_id", newest)])
+        )
         if limit:
             found = found.limit(limit)
-        return await found.to_list()
+        return [await self._open(raw) async for raw in found]
 
     async def delete(self, user_id: str, interview_id: str) -> bool:
         """Delete the user's interview; False if not theirs or missing."""
@@ -177,7 +259,7 @@ class InterviewService:
         if raw is None:
             return await self.get(user_id, interview_id)
         self._spawn(interview_id)
-        return Interview.model_validate(raw)
+        return await self._open(raw)
 
     def _spawn(self, interview_id: str) -> None:
         if interview_id in self._queued:
@@ -200,7 +282,14 @@ class InterviewService:
             {"$set": {"leaseUntil": t + dt.timedelta(seconds=self.options.lease_seconds)}},
             return_document=ReturnDocument.AFTER,
         )
-        return Interview.model_validate(raw) if raw else None
+        if raw is None:
+            return None
+        try:
+            return await self._open(raw)
+        except EncryptionError as e:
+            # its owner was erased after it was stored: there is nothing left to analyze
+            log.warning("interview %s cannot be analyzed: %s", interview_id, e)
+            return None
 
     async def _analyze(self, interview_id: str) -> None:
         async with self._sem:
@@ -219,7 +308,7 @@ class InterviewService:
                     )
                 update = {
                     "status": "completed",
-                    "aiAnalysis": analysis.model_dump(by_alias=True),
+                    **await self._analysis_fields(interview, analysis.model_dump(by_alias=True)),
                     "leaseUntil": None,
                 }
             except asyncio.CancelledError:

@@ -50,6 +50,9 @@ class User(Document):
     token_version: int = 0
     # the user's goals per measure (coach.interviews.progress.GOAL_DIRECTIONS says which way)
     goals: dict[str, float] = Field(default_factory=dict)
+    # the user's data key, wrapped by the master key (coach.encryption); deleted with the
+    # account, which leaves every sealed copy of their interviews unreadable
+    data_key: str | None = None
 
     class Settings:
         name = "users"

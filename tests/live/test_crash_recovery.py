@@ -18,7 +18,7 @@ from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from tests.analysis.sessions import FIXTURES
 from tests.live.server import client, pcm, serve, stream
-from tests.live.test_stream_sessions import STREAM, database, settings
+from tests.live.test_stream_sessions import STREAM, settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,11 +86,15 @@ async def test_kill_9_mid_interview_loses_no_heard_words(tmp_path: Path) -> None
     assert server.returncode == -signal.SIGKILL
     assert list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
 
-    db = database()
-    app = create_app(settings(tmp_path), analyzer=OfflineCoach(), database=db)
-    async with serve(app):
-        stored = await db[1].interviews.find_one({"userId": user["id"]})
-    assert stored is not None
+    # the next start on the same DATA_DIR: its embedded store still has the account, and the
+    # journal becomes the interview
+    app = create_app(settings(tmp_path), analyzer=OfflineCoach())
+    async with serve(app) as srv, httpx.AsyncClient(base_url=srv.url) as c:
+        creds = {"email": "k@example.com", "password": "kill nine!"}
+        token = (await c.post("/api/auth/login", json=creds)).json()["token"]
+        h = {"authorization": f"Bearer {token}"}
+        (listed,) = (await c.get("/api/interviews", headers=h)).json()["items"]
+        stored = (await c.get(f"/api/interviews/{listed['id']}", headers=h)).json()
     texts = " ".join(e["text"] for e in heard).split()
     assert [w.get("punctuatedWord") or w["word"] for w in stored["words"]][: len(texts)] == texts
     assert stored["status"] in ("processing", "completed")

@@ -18,6 +18,7 @@ import pytest
 
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
+from coach.encryption import new_key_text
 from coach.settings import Settings
 from coach.store.durable import SNAPSHOT, WRITES, DurableStore, close_durable
 from tests.analysis.sessions import from_truth, truth
@@ -169,7 +170,8 @@ def test_kill_9_loses_no_account_and_no_interview(tmp_path: Path) -> None:
 
 
 def test_production_needs_mongodb_unless_the_embedded_store_is_chosen() -> None:
-    base = {"coach_env": "production", "jwt_secret": "s" * 40, "_env_file": None}
+    base = {"coach_env": "production", "jwt_secret": "s" * 40, "_env_file": None,
+            "data_encryption_key": new_key_text()}  # fmt: skip
     with pytest.raises(ValueError, match="MONGODB_URI is required"):
         Settings(**base)  # type: ignore[arg-type]
     assert Settings(**base, allow_memory_store=True).allow_memory_store  # type: ignore[arg-type]
