@@ -88,6 +88,7 @@ class Recovered:
     header: dict[str, Any]
     summary: SessionSummary
     words: int = field(default=0)
+    questions: tuple[QuestionTiming, ...] = ()
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
@@ -119,4 +120,4 @@ def recover(path: Path, config: SpeechConfig) -> Recovered | None:
             acc.advance(record["t"])
     if header is None:
         return None
-    return Recovered(path, header, acc.summary(), count)
+    return Recovered(path, header, acc.summary(), count, acc.questions)

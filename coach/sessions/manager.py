@@ -17,7 +17,7 @@ from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.interviews.service import InterviewService
 from coach.livekit.egress import EgressRecorder
 from coach.sessions.final_pass import FinalPass
-from coach.sessions.journal import Journal, journal_user, recover
+from coach.sessions.journal import Journal, Recovered, journal_user, recover
 from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
@@ -396,15 +396,16 @@ class SessionManager:
                     path.unlink()
                     continue
                 h = found.header
+                part = self.recordings_dir / f"session-{h['sessionId']}.ogg.part"
+                summary = await self._recovered_summary(found, part)
                 interview = await self._interviews.submit(
                     h["userId"],
                     h["roomName"],
                     h["participantIdentity"],
-                    found.summary,
+                    summary,
                     idempotency_key=f"session:{h['sessionId']}",
                 )
                 interview_id = interview.id
-                part = self.recordings_dir / f"session-{h['sessionId']}.ogg.part"
                 if part.is_file():
                     # an unfinished Ogg still plays up to its last complete page
                     part.replace(self.recording_path(interview_id))
@@ -427,6 +428,28 @@ class SessionManager:
                 extra={"room": h["roomName"]},
             )
         return stored
+
+    async def _recovered_summary(self, found: Recovered, part: Path) -> SessionSummary:
+        # The recording grows a page a second, the journal a final at a time: words the live
+        # recognizer had heard but not finished when the process died are only in the audio,
+        # so the full-accuracy pass over it tells the whole interview when it hears more.
+        if self.final_pass is None or not await asyncio.to_thread(part.is_file):
+            return found.summary
+        try:
+            result = await self.final_pass.run(
+                part, duration=found.summary.duration, questions=found.questions
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the journal's words are a fair interview on their own
+            log.warning("recovered session %s: the recording could not be transcribed: %s",
+                        found.header.get("sessionId"), e)  # fmt: skip
+            return found.summary
+        if result.words < found.words:
+            return found.summary
+        log.info("recovered session %s: %d words in its journal, %d in its recording",
+                 found.header.get("sessionId"), found.words, result.words)  # fmt: skip
+        return result.summary
 
     async def _wait(self, user_id: str, interview_id: str) -> str:
         done = self._interviews.completion(interview_id)
