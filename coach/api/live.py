@@ -14,6 +14,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coach.audio.source import AudioLimitError, AudioSource, PushedAudio
+from coach.encryption import EncryptionError
 from coach.error_reports import report_error
 from coach.interviewer.factory import PlanError
 from coach.livekit.rooms import claim_room
@@ -226,6 +227,7 @@ class _Connection:
                 if start.plan and start.audio is not None
                 else None
             )
+            data_key = await manager.data_key(self.user_id)
             self.session = manager.open(
                 SessionSpec(
                     user_id=self.user_id,
@@ -236,6 +238,7 @@ class _Connection:
                     # LiveKit mode is recorded by Egress, in the room, when configured
                     record=self.services.settings.record_audio and start.audio is not None,
                     address=self.address,
+                    data_key=data_key,
                 )
             )
         except (SessionError, AudioLimitError) as e:
@@ -243,6 +246,10 @@ class _Connection:
             return
         except PlanError as e:
             self.error("bad_plan", str(e))
+            return
+        except EncryptionError as e:  # the account is gone (erased mid-request)
+            log.warning("start refused: %s", e)
+            self.error("account_erased", "this account no longer exists")
             return
         self.link.send(
             {"type": "ready", "sessionId": self.session.id, "roomName": self.session.room_name}

@@ -11,6 +11,7 @@ from typing import Any
 from asgi_correlation_id import correlation_id
 
 from coach.audio.source import AudioSource
+from coach.encryption import EncryptionError
 from coach.interviewer.plan import InterviewPlan
 from coach.livekit.agent_server import AssignedJob
 from coach.livekit.results import RoomLike, RoomMessages, RoomResults, rtc_room
@@ -56,6 +57,7 @@ class InterviewJobs:
         correlation_id.set(uuid.uuid4().hex)
         meta = job.metadata
         try:
+            data_key = await self._sessions.data_key(meta.user_id)
             session = self._sessions.open(
                 SessionSpec(
                     user_id=meta.user_id,
@@ -63,9 +65,10 @@ class InterviewJobs:
                     participant_identity=meta.participant_identity,
                     source=self._source_for(job.room_name, meta.participant_identity),
                     session_id=meta.interview_id,
+                    data_key=data_key,
                 )
             )
-        except SessionError as e:
+        except (SessionError, EncryptionError) as e:
             log.error("job %s (interview %s) refused: %s", job.job_id, meta.interview_id, e)
             return
         stored = asyncio.Event()

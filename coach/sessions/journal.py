@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from coach.encryption import EncryptionError, seal, unseal
 from coach.private_files import private_file
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
@@ -36,14 +37,20 @@ def journal_user(path: Path) -> str | None:
 class Journal:
     """Appends one session's final words, questions and clock to `<dir>/<session>.jsonl`."""
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], data_key: bytes | None = None) -> None:
         self.path = path
+        self._key = data_key
+        self._where = _where(str(header.get("sessionId", "")))
         self._file: IO[str] | None = private_file(path).open("a", encoding="utf-8")
-        self._write({"kind": "session", **header})
+        # the header stays in clear: recovery and erasure find the journal's user by it
+        self._write({"kind": "session", **header, "sealed": data_key is not None}, clear=True)
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any], *, clear: bool = False) -> None:
         if self._file is None:
             return
+        if self._key is not None and not clear:
+            # what the candidate said, sealed line by line with their data key
+            record = {"kind": "sealed", "data": seal(self._key, record, self._where)}
         try:
             self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
             self._file.flush()
@@ -91,22 +98,34 @@ class Recovered:
     questions: tuple[QuestionTiming, ...] = ()
 
 
-def _records(path: Path) -> Iterator[dict[str, Any]]:
+def _where(session_id: str) -> str:
+    return f"journal:{session_id}"
+
+
+def _records(path: Path, data_key: bytes | None = None) -> Iterator[dict[str, Any]]:
+    where = ""
     with path.open(encoding="utf-8") as f:
         for line in f:
             try:
-                yield json.loads(line)
+                record = json.loads(line)
             except ValueError:
                 # the process died mid-line: everything before it is good
                 return
+            if record.get("kind") == "session":
+                where = _where(str(record.get("sessionId", "")))
+            elif record.get("kind") == "sealed":
+                if data_key is None:
+                    raise EncryptionError(f"{path.name} is sealed and no key was given")
+                record = unseal(data_key, record["data"], where)
+            yield record
 
 
-def recover(path: Path, config: SpeechConfig) -> Recovered | None:
-    """The summary a journal holds, or None if it has no session header."""
+def recover(path: Path, config: SpeechConfig, data_key: bytes | None = None) -> Recovered | None:
+    """The summary a journal holds (its user's key opens sealed lines), or None if headless."""
     header: dict[str, Any] | None = None
     acc = SpeechAccumulator(config)
     count = 0
-    for record in _records(path):
+    for record in _records(path, data_key):
         kind = record.get("kind")
         if kind == "session":
             header = record

@@ -66,6 +66,7 @@ class SessionSpec:
     record: bool = False
     session_id: str | None = None  # a LiveKit job's interview id, so a redispatch is one
     address: str | None = None  # the client's address; None for a LiveKit job
+    data_key: bytes | None = None  # the user's data key: the journal is sealed with it
 
 
 class SessionManager:
@@ -241,6 +242,7 @@ class SessionManager:
                 "roomName": spec.room_name,
                 "participantIdentity": spec.participant_identity,
             },
+            data_key=spec.data_key,
         )
         session = LiveSession(
             session_id=session_id,
@@ -391,7 +393,8 @@ class SessionManager:
         stored = 0
         for path in sorted(self._journals.glob("*.jsonl")):
             try:
-                found = await asyncio.to_thread(recover, path, self._speech)
+                key = await self._journal_key(path)
+                found = await asyncio.to_thread(recover, path, self._speech, key)
                 if found is None:
                     path.unlink()
                     continue
@@ -428,6 +431,17 @@ class SessionManager:
                 extra={"room": h["roomName"]},
             )
         return stored
+
+    async def data_key(self, user_id: str) -> bytes | None:
+        """The user's data key for sealing a session's journal (None without encryption)."""
+        keys = self._interviews.keys
+        return await keys.get(user_id) if keys is not None else None
+
+    async def _journal_key(self, path: Path) -> bytes | None:
+        user = await asyncio.to_thread(journal_user, path)
+        if user is None:
+            return None
+        return await self.data_key(user)
 
     async def _recovered_summary(self, found: Recovered, part: Path) -> SessionSummary:
         # The recording grows a page a second, the journal a final at a time: words the live

@@ -21,6 +21,7 @@ from coach.livekit.dispatch import JobMetadata
 from coach.livekit.jobs import InterviewJobs
 from coach.sessions.session import LiveSession
 from coach.speech.words import Word
+from coach.store.documents import User
 from coach.store.memory import in_process_client
 from coach.stt.scripted import ScriptedRecognizer
 from coach.stt.streaming import (
@@ -166,6 +167,7 @@ async def test_a_livekit_job_s_voice_interviewer_hears_through_the_one_recognize
             voices.append(Voice(session))
             return voices[-1]
 
+        await User(id="u1", email="u1@example.com", password_hash="-").insert()
         jobs = InterviewJobs(services.sessions, services.livekit, source_for=lambda r, i: source,
                              room_factory=FakeRoom, voice=voice)  # fmt: skip
         meta = JobMetadata(interview_id="ivvoice1", user_id="u1", participant_identity="u1",

@@ -13,7 +13,9 @@ from websockets.exceptions import ConnectionClosed
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from coach.audio.decode import probe_duration
+from coach.sessions.journal import recover
 from coach.settings import Settings
+from coach.speech.accumulator import SpeechConfig
 from coach.speech.words import Word
 from coach.store.memory import in_process_client
 from coach.stt.scripted import ScriptedRecognizer
@@ -278,7 +280,7 @@ async def test_shutdown_stores_open_sessions_without_waiting_for_analysis(tmp_pa
 
 
 async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any) -> None:
-    async def down(*args: Any) -> Any:
+    async def down(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("database is down")
 
     audio = pcm(FIXTURES / "weakness.wav")
@@ -286,6 +288,8 @@ async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any
     first = app_for(tmp_path, db=db)
     async with serve(first) as srv:
         token = await account(srv.url)
+        uid = (await fetch(srv.url, token, "/api/me")).json()["id"]
+        key = await first.state.services.sessions.data_key(uid)
         async with client(srv.ws_url, token) as c:
             await speak(c, audio)
             first.state.services.interviews.submit = down
@@ -294,11 +298,14 @@ async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any
             assert err["code"] == "finish_failed"
     journals = list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
     assert len(journals) == 1
-    lines = [json.loads(line) for line in journals[0].read_text().splitlines()]
-    assert (
-        sum(len(r["words"]) for r in lines if r["kind"] == "words")
-        == truth("weakness")["totalWords"]
-    )
+    raw = journals[0].read_text()
+    lines = [json.loads(line) for line in raw.splitlines()]
+    # what was said is sealed line by line with the user's key; the header stays readable
+    assert lines[0]["kind"] == "session" and lines[0]["sealed"] is True
+    assert {r["kind"] for r in lines[1:]} == {"sealed"}
+    assert not any(w.text in raw for w in truth_words(truth("weakness")) if len(w.text) > 6)
+    found = recover(journals[0], SpeechConfig(), key)
+    assert found is not None and found.words == truth("weakness")["totalWords"]
     second = app_for(tmp_path, db=db)
     async with serve(second):
         stored = await db[1].interviews.find_one({})
