@@ -143,6 +143,26 @@ def unseal(data_key: bytes, token: str, where: str) -> Any:
     return json.loads(plain)
 
 
+_MAGIC = b"coach-sealed-1\n"
+
+
+def seal_bytes(data_key: bytes, data: bytes, where: str) -> bytes:
+    """A file's bytes encrypted with the data key, bound to `where`."""
+    nonce = os.urandom(_NONCE)
+    return _MAGIC + nonce + AESGCM(data_key).encrypt(nonce, data, where.encode())
+
+
+def unseal_bytes(data_key: bytes, sealed: bytes, where: str) -> bytes:
+    """The bytes `seal_bytes` sealed at `where`; `EncryptionError` if they do not open."""
+    if not sealed.startswith(_MAGIC):
+        raise EncryptionError("not a sealed file")
+    body = sealed[len(_MAGIC) :]
+    try:
+        return AESGCM(data_key).decrypt(body[:_NONCE], body[_NONCE:], where.encode())
+    except InvalidTag as e:
+        raise EncryptionError(f"a sealed file at {where} did not open") from e
+
+
 class DataKeys:
     """Users' data keys: made on first use, kept wrapped on the account, cached unwrapped."""
 

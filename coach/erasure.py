@@ -40,6 +40,7 @@ async def erase_user(services: Services, user_id: str) -> Erased:
     for interview in interviews:
         path = services.sessions.recording_path(interview.id)
         doomed += [path, path.with_name(path.name + ".part")]
+        doomed.append(services.sessions.sealed_recording_path(interview.id))
     await services.interviews.delete_all(user_id)
     rooms = await Room.find(Room.user_id == user_id).to_list()
     names = [r.id for r in rooms]

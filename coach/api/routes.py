@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from coach.api.errors import ApiError
@@ -346,6 +346,7 @@ async def interview(request: Request) -> Response:
         if not await svc.interviews.delete(user.id, iid):
             raise ApiError(404, "not_found", "no such interview")
         svc.sessions.recording_path(iid).unlink(missing_ok=True)
+        svc.sessions.sealed_recording_path(iid).unlink(missing_ok=True)
         return Response(status_code=204)
     found = await svc.interviews.get(user.id, iid)
     if found is None:
@@ -359,10 +360,38 @@ async def recording(request: Request) -> Response:
     services = request.app.state.services
     iid = request.path_params["id"]
     found = await services.interviews.get(user.id, iid)
-    path = services.sessions.recording_path(iid)
-    if found is None or not path.is_file():
+    data = await services.sessions.open_recording(user.id, iid) if found is not None else None
+    if data is None:
         raise ApiError(404, "not_found", "no recording for this interview")
-    return FileResponse(path, media_type="audio/ogg", filename=f"interview-{iid}.ogg")
+    headers = {
+        "accept-ranges": "bytes",
+        "content-disposition": f'attachment; filename="interview-{iid}.ogg"',
+    }
+    wanted = _byte_range(request.headers.get("range"), len(data))
+    if wanted is None:
+        return Response(data, media_type="audio/ogg", headers=headers)
+    start, end = wanted
+    headers["content-range"] = f"bytes {start}-{end}/{len(data)}"
+    return Response(data[start : end + 1], status_code=206, media_type="audio/ogg",
+                    headers=headers)  # fmt: skip
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The single `bytes=a-b` range a player asks for, clamped; None for the whole file."""
+    if not header or not header.startswith("bytes=") or "," in header or size == 0:
+        return None
+    first, _, last = header[len("bytes=") :].strip().partition("-")
+    try:
+        if first:
+            start = int(first)
+            end = int(last) if last else size - 1
+        else:  # the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+    except ValueError:
+        return None
+    if start >= size or start > end:
+        return None
+    return start, min(end, size - 1)
 
 
 async def retry(request: Request) -> Response:

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
+from coach.encryption import seal_bytes, unseal_bytes
 from coach.interviews.service import InterviewService
 from coach.livekit.egress import EgressRecorder
+from coach.private_files import private_file
 from coach.sessions.final_pass import FinalPass
 from coach.sessions.journal import Journal, Recovered, journal_user, recover
 from coach.sessions.session import Interviewer, LiveSession
@@ -67,6 +69,15 @@ class SessionSpec:
     session_id: str | None = None  # a LiveKit job's interview id, so a redispatch is one
     address: str | None = None  # the client's address; None for a LiveKit job
     data_key: bytes | None = None  # the user's data key: the journal is sealed with it
+
+
+def _seal_file(plain: Path, sealed: Path, key: bytes, where: str) -> None:
+    # written aside and renamed, so a crash leaves either the clear file or the sealed one
+    data = plain.read_bytes()
+    fresh = private_file(sealed.with_name(sealed.name + ".new"))
+    fresh.write_bytes(seal_bytes(key, data, where))
+    fresh.replace(sealed)
+    plain.unlink(missing_ok=True)
 
 
 class SessionManager:
@@ -373,12 +384,42 @@ class SessionManager:
             await self.egress.link(session.egress_id, interview_id)
         return interview_id
 
+    def sealed_recording_path(self, interview_id: str) -> Path:
+        """Where an interview's recording is kept, sealed with its user's data key."""
+        path = self.recording_path(interview_id)
+        return path.with_name(path.name + ".sealed")
+
+    async def seal_recording(self, user_id: str, interview_id: str) -> None:
+        """Encrypt a stored interview's recording with its user's key (the clear file goes)."""
+        key = await self.data_key(user_id)
+        if key is None:
+            return
+        await asyncio.to_thread(
+            _seal_file, self.recording_path(interview_id), self.sealed_recording_path(interview_id),
+            key, f"recording:{interview_id}",
+        )  # fmt: skip
+
+    async def open_recording(self, user_id: str, interview_id: str) -> bytes | None:
+        """The recording's bytes for its owner, or None if there is none."""
+        sealed = self.sealed_recording_path(interview_id)
+        plain = self.recording_path(interview_id)
+        if await asyncio.to_thread(sealed.is_file):
+            key = await self.data_key(user_id)
+            if key is None:
+                return None
+            data = await asyncio.to_thread(sealed.read_bytes)
+            return unseal_bytes(key, data, f"recording:{interview_id}")
+        if await asyncio.to_thread(plain.is_file):
+            return await asyncio.to_thread(plain.read_bytes)
+        return None
+
     async def _keep_recording(
         self, session: LiveSession, recorder: OpusRecorder, interview_id: str
     ) -> None:
         try:
             path = await asyncio.to_thread(recorder.close, self.recording_path(interview_id))
             if path is not None:
+                await self.seal_recording(session.user_id, interview_id)
                 await self._interviews.set_recording(
                     interview_id, f"/api/interviews/{interview_id}/recording"
                 )
@@ -412,6 +453,7 @@ class SessionManager:
                 if part.is_file():
                     # an unfinished Ogg still plays up to its last complete page
                     part.replace(self.recording_path(interview_id))
+                    await self.seal_recording(h["userId"], interview_id)
                     await self._interviews.set_recording(
                         interview_id, f"/api/interviews/{interview_id}/recording"
                     )

@@ -109,6 +109,17 @@ async def test_interview_streams_completes_and_is_analyzed(tmp_path: Any, name: 
         ogg = tmp_path / "got.ogg"
         ogg.write_bytes(rec.content)
         assert probe_duration(ogg) == pytest.approx(len(audio) / 32000, abs=0.1)
+        # on disk it is sealed with the user's key: no Ogg page, no clear copy
+        iid = done["interviewId"]
+        kept = tmp_path / "recordings" / f"{iid}.ogg.sealed"
+        assert kept.read_bytes()[:4] != b"OggS" and b"OggS" not in kept.read_bytes()[:64]
+        assert not (tmp_path / "recordings" / f"{iid}.ogg").exists()
+        # players seek with range requests
+        async with httpx.AsyncClient(base_url=srv.url) as http:
+            part = await http.get(stored["recordingUrl"], headers={
+                "authorization": f"Bearer {token}", "range": "bytes=100-199"})  # fmt: skip
+        assert part.status_code == 206 and part.content == rec.content[100:200]
+        assert part.headers["content-range"] == f"bytes 100-199/{len(rec.content)}"
 
 
 async def test_header_auth_and_refusals(tmp_path: Any) -> None:
