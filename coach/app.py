@@ -36,6 +36,7 @@ from coach.interviewer.plan import InterviewPlan
 from coach.interviews.service import InterviewService, ServiceOptions
 from coach.livekit.agent_server import AgentServerOptions, CoachAgentServer
 from coach.livekit.egress import EgressRecorder
+from coach.livekit.egress_files import EgressFiles
 from coach.livekit.jobs import InterviewJobs, VoiceStarter
 from coach.livekit.tokens import LiveKitConfig
 from coach.metrics import CommandTimer, HttpMetrics, Metrics
@@ -151,6 +152,7 @@ def create_app(
             interviewer_for=interviewer_factory(followups),
             livekit=livekit,
             egress=egress,
+            egress_files=(EgressFiles(settings) if settings.livekit_egress_s3_bucket else None),
         )
         await interviews.start()
         await sessions.start()

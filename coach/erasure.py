@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from coach.providers import ProviderError
 from coach.store.documents import EgressRecord, Room
 
 if TYPE_CHECKING:
@@ -31,8 +32,7 @@ async def erase_user(services: Services, user_id: str) -> Erased:
     """End the user's live sessions unstored, then delete their data, rooms and account.
 
     Order matters: sessions first, so none stores an interview after its user is gone.
-    Egress files uploaded to S3 are not reachable from here (coach holds no S3 client);
-    their records go, and the bucket's lifecycle rule is what deletes the objects.
+    Egress uploads are deleted from the `LIVEKIT_EGRESS_S3_*` bucket with its credentials.
     """
     sessions = await services.sessions.erase_user(user_id)
     interviews = await services.interviews.list(user_id, status=None, before=None, limit=0)
@@ -50,9 +50,18 @@ async def erase_user(services: Services, user_id: str) -> Erased:
         for e in await EgressRecord.find({"roomName": {"$in": names}}).to_list()
         if e.interview_id is None or e.interview_id in ids
     ]
+    uploads = 0
     for egress in egresses:
         if egress.location and _local(egress.location, services):
             doomed.append(Path(egress.location))
+        elif egress.location and services.egress_files is not None:
+            # an upload that cannot be deleted now keeps its record, for the next erasure
+            # attempt to find; the account still goes
+            try:
+                uploads += await services.egress_files.delete(egress.location)
+            except ProviderError as e:
+                log.error("an egress upload of an erased account was not deleted: %s", e)
+                continue
         await egress.delete()
     files = await asyncio.to_thread(_delete, doomed)
     await Room.find(Room.user_id == user_id).delete()
@@ -62,7 +71,7 @@ async def erase_user(services: Services, user_id: str) -> Erased:
     if services.interviews.keys is not None:
         services.interviews.keys.forget(user_id)
     services.tickets.revoke_user(user_id)
-    erased = Erased(sessions, len(interviews), len(rooms), len(egresses), files)
+    erased = Erased(sessions, len(interviews), len(rooms), len(egresses), files + uploads)
     log.info(
         "an account was erased: %d live sessions, %d interviews, %d rooms, %d egresses, "
         "%d files",

@@ -12,6 +12,7 @@ from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.interviews.service import InterviewService
 from coach.livekit.egress import EgressRecorder
+from coach.livekit.egress_files import EgressFiles
 from coach.livekit.tokens import LiveKitConfig
 from coach.ratelimits import RateLimits
 from coach.sessions.manager import SessionManager
@@ -43,3 +44,4 @@ class Services:
     interviewer_for: InterviewerFactory = no_interviewer
     livekit: LiveKitConfig | None = None
     egress: EgressRecorder | None = None
+    egress_files: EgressFiles | None = None  # where erasure deletes Egress uploads
