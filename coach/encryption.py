@@ -1,9 +1,10 @@
 """Encryption at rest: what candidates said is sealed with a key of their own.
 
 Envelope encryption with AES-256-GCM (`cryptography`):
-- each user has a random 256-bit data key, stored on their account only wrapped (sealed) by
-  a master key from settings (`DATA_ENCRYPTION_KEY`); erasing the account deletes the wrapped
-  key, so every copy of their interviews (a backup, a dump) becomes unreadable: crypto-shredding;
+- each user has a random 256-bit data key, stored only wrapped (sealed) by a master key from
+  settings (`DATA_ENCRYPTION_KEY`), in its own collection (`dataKeys`); erasing the account
+  deletes it, so every copy of their interviews without it (a backup of the data, a dump)
+  becomes unreadable: crypto-shredding;
 - master keys rotate: `DATA_ENCRYPTION_OLD_KEYS` still unwrap, the current key wraps, and a
   data key found under an old master key is rewrapped under the current one when next used;
 - every sealed value is bound to where it lives (associated data: the interview id and the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import logging
@@ -164,7 +166,7 @@ def unseal_bytes(data_key: bytes, sealed: bytes, where: str) -> bytes:
 
 
 class DataKeys:
-    """Users' data keys: made on first use, kept wrapped on the account, cached unwrapped."""
+    """Users' data keys: made on first use, kept wrapped in `dataKeys`, cached unwrapped."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
@@ -172,39 +174,46 @@ class DataKeys:
 
     async def get(self, user_id: str) -> bytes:
         """The user's data key, made now if they have none; `EncryptionError` if erased."""
-        from coach.store.documents import User
+        from pymongo.errors import DuplicateKeyError
+
+        from coach.store.documents import DataKey, User
 
         cached = self._cache.get(user_id)
         if cached is not None:
             self._cache.move_to_end(user_id)
             return cached
-        users = User.get_pymongo_collection()
-        doc = await users.find_one({"_id": user_id}, {"dataKey": 1})
+        keys = DataKey.get_pymongo_collection()
+        doc = await keys.find_one({"_id": user_id})
         if doc is None:
-            raise EncryptionError("no such user: their data key is gone (erased?)")
-        wrapped = doc.get("dataKey")
-        if wrapped is None:
-            fresh = AESGCM.generate_key(bit_length=256)
-            # only the first writer's key is kept, if two requests race to make one
-            await users.update_one(
-                {"_id": user_id, "dataKey": None},
-                {"$set": {"dataKey": self.vault.wrap(fresh, user_id)}},
-            )
-            doc = await users.find_one({"_id": user_id}, {"dataKey": 1})
-            if doc is None or doc.get("dataKey") is None:
+            if await User.get_pymongo_collection().find_one({"_id": user_id}, {"_id": 1}) is None:
                 raise EncryptionError("no such user: their data key is gone (erased?)")
-            wrapped = doc["dataKey"]
+            fresh = AESGCM.generate_key(bit_length=256)
+            made = DataKey(id=user_id, wrapped=self.vault.wrap(fresh, user_id))
+            # only the first writer's key is kept, if two requests race to make one
+            with contextlib.suppress(DuplicateKeyError):
+                await keys.insert_one(made.model_dump(by_alias=True))
+            doc = await keys.find_one({"_id": user_id})
+            if doc is None:
+                raise EncryptionError("no such user: their data key is gone (erased?)")
+        wrapped = doc["wrapped"]
         key, stale = self.vault.unwrap(wrapped, user_id)
         if stale:
-            await users.update_one(
-                {"_id": user_id, "dataKey": wrapped},
-                {"$set": {"dataKey": self.vault.wrap(key, user_id)}},
+            await keys.update_one(
+                {"_id": user_id, "wrapped": wrapped},
+                {"$set": {"wrapped": self.vault.wrap(key, user_id)}},
             )
             log.info("a data key was rewrapped under master key %s", self.vault.kid)
         self._cache[user_id] = key
         if len(self._cache) > _CACHE:
             self._cache.popitem(last=False)
         return key
+
+    async def shred(self, user_id: str) -> None:
+        """Delete the user's data key: what it sealed, wherever a copy is, no longer opens."""
+        from coach.store.documents import DataKey
+
+        await DataKey.get_pymongo_collection().delete_one({"_id": user_id})
+        self._cache.pop(user_id, None)
 
     def forget(self, user_id: str) -> None:
         """Drop the cached key (the account is being erased)."""

@@ -65,11 +65,11 @@ async def erase_user(services: Services, user_id: str) -> Erased:
         await egress.delete()
     files = await asyncio.to_thread(_delete, doomed)
     await Room.find(Room.user_id == user_id).delete()
-    await services.users.delete(user_id)
-    # the wrapped data key went with the account: whatever copy of their interviews remains
-    # (a backup, a dump) no longer opens
+    # crypto-shredding: without the data key, whatever copy of their interviews remains
+    # (a backup of the data, a dump) no longer opens
     if services.interviews.keys is not None:
-        services.interviews.keys.forget(user_id)
+        await services.interviews.keys.shred(user_id)
+    await services.users.delete(user_id)
     services.tickets.revoke_user(user_id)
     erased = Erased(sessions, len(interviews), len(rooms), len(egresses), files + uploads)
     log.info(

@@ -106,11 +106,13 @@ async def test_the_database_holds_no_word_the_owner_reads_them_and_erasure_shred
         h, iid, got = await stored_interview(app)
         raw = await db[1].interviews.find_one({"_id": iid})
         user = await db[1].users.find_one({})
+        wrapped = (await db[1].dataKeys.find_one({"_id": user["_id"]}))["wrapped"]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://t") as http:  # fmt: skip
             assert (await http.delete("/api/me", headers=h)).status_code == 204
-        # a backup taken before the erasure: the account and its key are gone from the store
+        # the account and its data key are gone from the store
         assert await db[1].users.find_one({}) is None
+        assert await db[1].dataKeys.find_one({}) is None
         keys = app.state.services.interviews.keys
         with pytest.raises(EncryptionError):
             await keys.get(user["_id"])
@@ -125,10 +127,10 @@ async def test_the_database_holds_no_word_the_owner_reads_them_and_erasure_shred
     assert raw["totalWords"] == got["totalWords"]  # aggregates stay in clear for operations
     # the wrapped key alone, without the master key, opens nothing
     with pytest.raises(EncryptionError):
-        Vault(new_key_text()).unwrap(user["dataKey"], user["_id"])
-    # with the master key and the wrapped key (the backup had both), it would: shredding is
-    # the deletion of the wrapped key, which the erasure did
-    data_key, _ = Vault(key).unwrap(user["dataKey"], user["_id"])
+        Vault(new_key_text()).unwrap(wrapped, user["_id"])
+    # with the master key and the wrapped key it would: shredding is the deletion of the
+    # wrapped key, kept in its own collection (dataKeys) so backups of the data can leave it out
+    data_key, _ = Vault(key).unwrap(wrapped, user["_id"])
     assert unseal(data_key, raw["sealed"], f"interview:{iid}:sealed")["words"]
 
 
@@ -145,5 +147,5 @@ async def test_a_rotated_master_key_still_opens_and_rewraps(tmp_path: Path) -> N
                                      base_url="http://t") as http:  # fmt: skip
             after = (await http.get(f"/api/interviews/{iid}", headers=h)).json()
     assert after == before
-    user = await db[1].users.find_one({})
-    assert user["dataKey"].split(".")[0] == parse_key(new)[0]
+    stored = await db[1].dataKeys.find_one({})
+    assert stored["wrapped"].split(".")[0] == parse_key(new)[0]

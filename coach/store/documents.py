@@ -50,9 +50,6 @@ class User(Document):
     token_version: int = 0
     # the user's goals per measure (coach.interviews.progress.GOAL_DIRECTIONS says which way)
     goals: dict[str, float] = Field(default_factory=dict)
-    # the user's data key, wrapped by the master key (coach.encryption); deleted with the
-    # account, which leaves every sealed copy of their interviews unreadable
-    data_key: str | None = None
 
     class Settings:
         name = "users"
@@ -139,4 +136,22 @@ class EgressRecord(Document):
         name = "egresses"
 
 
-DOCUMENTS: list[type[Document]] = [User, Interview, Room, EgressRecord]
+class DataKey(Document):
+    """A user's data key, wrapped by the master key (coach.encryption).
+
+    A collection of its own, so backups of the data can leave it out (or keep it briefly):
+    deleting it at erasure is what makes every sealed copy of the user's interviews, in any
+    backup without it, unreadable.
+    """
+
+    model_config = _CONFIG
+
+    id: str  # type: ignore[assignment]  # the user's id
+    wrapped: str
+    created_at: dt.datetime = Field(default_factory=now)
+
+    class Settings:
+        name = "dataKeys"
+
+
+DOCUMENTS: list[type[Document]] = [User, Interview, Room, EgressRecord, DataKey]
