@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -213,6 +214,11 @@ class Settings(BaseSettings):
                 "LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together"
             )
         return self
+
+    @property
+    def room_hold(self) -> dt.timedelta:
+        """How long a LiveKit room stays its user's after their last claim: one interview."""
+        return dt.timedelta(minutes=self.max_session_minutes + 10)
 
     @property
     def preloads_models(self) -> bool:

@@ -205,7 +205,9 @@ class _Connection:
                 )
                 return
         # a session names only rooms its user owns (the first to name a room owns it)
-        if start.roomName is not None and not await claim_room(self.user_id, start.roomName):
+        if start.roomName is not None and not await claim_room(
+            self.user_id, start.roomName, self.services.settings.room_hold
+        ):
             self.error("room_taken", "this room belongs to another user")
             return
         try:

@@ -421,7 +421,7 @@ async def livekit_token(request: Request) -> Response:
         raise ApiError(
             503, "livekit_not_configured", "LiveKit is not configured; use stream mode instead"
         )
-    if not await claim_room(user.id, body.room_name):
+    if not await claim_room(user.id, body.room_name, request.app.state.services.settings.room_hold):
         raise ApiError(403, "room_taken", "this room belongs to another user")
     # Every token carries the dispatch; LiveKit acts on it only when the join creates the room.
     job = JobMetadata(

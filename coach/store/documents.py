@@ -109,13 +109,15 @@ class Interview(Document, SessionSummary):
 
 
 class Room(Document):
-    """A LiveKit room name and the user it belongs to (the first to ask for it)."""
+    """A LiveKit room name and the user holding it for their interview (coach.livekit.rooms)."""
 
     model_config = _CONFIG
 
     id: str  # type: ignore[assignment]  # the room name itself: unique by construction
     user_id: str
     created_at: dt.datetime = Field(default_factory=now)
+    # the holder's claim lapses here (one interview long, renewed by each claim of theirs)
+    claimed_until: dt.datetime | None = None
 
     class Settings:
         name = "rooms"
