@@ -171,11 +171,17 @@ async def one_client(
     stats.done += 1
 
 
-def run(args: argparse.Namespace) -> None:
+# The live pass before its tuning (issue 15): beam 5, a 0.5 s endpoint gap, one shared
+# Whisper worker. (Its temperature fallback is not a setting and is not reproduced.)
+OLD_LIVE = {"LIVE_BEAM_SIZE": "5", "LIVE_ENDPOINT_GAP_SECONDS": "0.5", "LIVE_WHISPER_WORKERS": "1"}
+
+
+def run(args: argparse.Namespace, server_env: dict[str, str] | None = None) -> None:
     """Start the server process, drive the clients, print the figures."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        env.update(server_env or {})
         command = [sys.executable, "-m", "bench.sessions", "--serve", str(port)]
         command += ["--recognizer", args.recognizer, "--data-dir", data_dir]
         command += ["--seconds", str(args.seconds)]
@@ -238,9 +244,11 @@ async def drive(args: argparse.Namespace, port: int, pid: int) -> None:
     print(f"server RSS idle → live  {rss_idle / 2**20:.0f} MB → {peak_rss / 2**20:.0f} MB")
     print(f"memory per session      {per_session / 2**20:.2f} MB")
     print(
-        f"frame→transcript        p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
-        f" ({len(delays)} transcripts)"
+        f"frame→transcript        p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms,"
+        f" max {max(delays, default=float('nan')) * 1000:.0f} ms ({len(delays)} transcripts)"
     )
+    live_minutes = args.clients * wall / 60
+    print(f"CPU per live minute     {(cpu1 - cpu0) / max(live_minutes, 1e-9):.1f} s")
     print(f"sessions missing audio  {len(lost)} (max {max(lost, default=0.0):.3f} s)")
     print(f"errors                  {len(stats.errors)} {stats.errors[:3]}")
 
@@ -251,11 +259,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--recognizer", choices=["scripted", "local"], default="scripted")
+    parser.add_argument(
+        "--compare-live",
+        action="store_true",
+        help="run the old live-pass settings, then the current ones, and print both",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.recognizer, args.data_dir, args.seconds)
+    elif args.compare_live:
+        for label, env in (("old live pass", OLD_LIVE), ("current live pass", {})):
+            print(f"== {label} {env or '(defaults)'}", flush=True)
+            run(args, env)
     else:
         run(args)
 
