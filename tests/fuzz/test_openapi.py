@@ -90,7 +90,9 @@ def test_schemathesis_finds_nothing(
     }
     run = subprocess.run(
         [
-            sys.executable, "-m", "schemathesis.cli", "run", f"{server}/openapi.json",
+            sys.executable, "-m", "schemathesis.cli",
+            "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+            "run", f"{server}/openapi.json",
             "--checks", "all",
             "--max-time", str(BUDGET_SECONDS),
             "--workers", "1",
