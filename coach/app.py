@@ -30,6 +30,7 @@ from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
 from coach.encryption import DataKeys, Vault
+from coach.file_worker import FileWorker
 from coach.interviewer.agent import interview_session, voice_available
 from coach.interviewer.factory import build_followups, interviewer_factory
 from coach.interviewer.plan import InterviewPlan
@@ -39,6 +40,7 @@ from coach.livekit.egress import EgressRecorder
 from coach.livekit.egress_files import EgressFiles
 from coach.livekit.jobs import InterviewJobs, VoiceStarter
 from coach.livekit.tokens import LiveKitConfig
+from coach.loop_lag import LoopLag
 from coach.metrics import CommandTimer, HttpMetrics, Metrics
 from coach.private_files import private_dir
 from coach.ratelimits import RateLimited, RateLimits
@@ -62,8 +64,10 @@ def create_app(
     database: tuple[Any, Any] | None = None,
     options: ServiceOptions | None = None,
     recognizer: StreamingRecognizer | None = None,
+    files: FileWorker | None = None,
 ) -> Starlette:
-    """The app; tests may inject an analyzer, a (client, db) pair, options and a recognizer."""
+    """The app; tests may inject an analyzer, a (client, db) pair, options, a recognizer and
+    the file worker."""
     # whoever serves the app (coach serve, uvicorn, a test), it logs the same way: one
     # handler, a request id on every line, never a query string
     logs.configure(settings.log_level, settings.log_format)
@@ -125,6 +129,7 @@ def create_app(
             recordings_dir=settings.recordings_path,
             retention_days=settings.recording_retention_days,
             final_pass=final_pass,
+            files=files,
         )
         followups = build_followups(settings) if analyzer is None else None
         livekit = LiveKitConfig.from_settings(settings) if settings.livekit_url else None
@@ -137,6 +142,10 @@ def create_app(
         rate_limits = RateLimits(settings)
         sessions.metrics = metrics
         metrics.watch(metrics.sessions_open, lambda: sessions.live_count)
+        metrics.watch(metrics.file_work_pending, lambda: sessions.files.pending)
+        lag = LoopLag(observe=metrics.loop_lag.observe)
+        lag.start()
+        app.state.loop_lag = lag
         metrics.watch(metrics.analysis_queue, lambda: interviews.queued)
         app.state.services = Services(
             settings=settings,
@@ -180,6 +189,7 @@ def create_app(
             yield
         finally:
             app.state.shutting_down = True
+            await lag.aclose()
             warm_up.cancel()
             await asyncio.gather(warm_up, return_exceptions=True)
             if agent_server is not None:

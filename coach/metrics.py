@@ -112,6 +112,21 @@ class Metrics:
         self.livekit_minutes = Counter(
             "coach_usage_livekit_participant_minutes", "LiveKit participant minutes", registry=r
         )
+        self.loop_lag = Histogram(
+            "coach_event_loop_lag_seconds",
+            "how late the event loop woke a 20 ms timer: the stall every live session felt",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=r,
+        )
+        self.file_work_pending = Gauge(
+            "coach_file_work_pending", "recording and journal writes queued off the loop",
+            registry=r,
+        )  # fmt: skip
+        self.recording_dropped = Counter(
+            "coach_recording_dropped_seconds",
+            "seconds of audio left out of recordings because the disk fell behind",
+            registry=r,
+        )
         self.egress_minutes = Counter(
             "coach_usage_egress_minutes", "LiveKit Egress recording minutes", registry=r
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import av
 import numpy as np
 
 from coach.audio.source import SAMPLE_RATE
+from coach.file_worker import FileWorker, wait_for
 from coach.private_files import private_dir, private_file
 
 log = logging.getLogger("coach.audio.recording")
@@ -19,60 +21,103 @@ _BATCH_BYTES = SAMPLE_RATE * 2
 
 
 class OpusRecorder:
-    """Encodes audio to `<path>.part` as it comes and renames it to `path` when closed."""
+    """Encodes audio to `<path>.part` as it comes and renames it to `path` when closed.
 
-    def __init__(self, path: Path, *, bitrate: int = 32_000) -> None:
+    With a `FileWorker`, opening and encoding run on its thread for this recording, so the loop
+    that calls `write` only copies bytes; `seal`, `close`, `keep` and `abort` (called off the
+    loop) first wait for the encoding queued before them.
+    """
+
+    def __init__(
+        self, path: Path, *, bitrate: int = 32_000, worker: FileWorker | None = None
+    ) -> None:
         self.path = path
         self.part = path.with_name(path.name + ".part")
+        self._bitrate = bitrate
+        self._worker = worker
+        self._key = f"recording:{path.name}"
+        self._last: Future[None] | None = None
+        self._container: Any = None
+        self._stream: Any = None
+        self._pts = 0
+        self._closed = False
+        self._sealed = False  # finished, still under the `.part` name
+        self._failed: Exception | None = None
+        self._carry = bytearray()
+        # Sessions that start together would all encode on the same tick; a random first
+        # batch spreads that work out instead of bunching it once a second.
+        self._batch = random.randrange(_BATCH_BYTES // 4, _BATCH_BYTES) // 2 * 2
+        self.seconds = 0.0
+        self.dropped_seconds = 0.0
+        self._queue(self._open)
+
+    def _queue(self, job: Any, *args: Any) -> None:
+        if self._worker is None:
+            job(*args)
+        else:
+            self._last = self._worker.submit(self._key, job, *args)
+
+    def _open(self) -> None:
         # made private before the encoder writes a byte into it
         private_file(self.part)
         # flush_packets: each Ogg page (about a second) reaches the file as it is made, so a
         # killed process leaves a playable recording of all but the last second
-        self._container: Any = av.open(
-            str(self.part), "w", format="ogg", options={"flush_packets": "1"}
-        )
+        self._container = av.open(str(self.part), "w", format="ogg", options={"flush_packets": "1"})
         # Complexity 2 of 10: a third of the CPU of the default at the same size for speech,
         # which is what lets one process record hundreds of sessions at once.
-        self._stream: Any = self._container.add_stream(
+        self._stream = self._container.add_stream(
             "libopus", rate=SAMPLE_RATE, layout="mono", options={"compression_level": "2"}
         )
-        self._stream.codec_context.bit_rate = bitrate
-        self._pts = 0
-        self._closed = False
-        self._sealed = False  # finished, still under the `.part` name
-        self._carry = bytearray()
-        # Sessions that start together would all encode on the same tick; a random first
-        # batch spreads that work out instead of stalling the event loop once a second.
-        self._batch = random.randrange(_BATCH_BYTES // 4, _BATCH_BYTES) // 2 * 2
-        self.seconds = 0.0
+        self._stream.codec_context.bit_rate = self._bitrate
 
     def write(self, pcm16: bytes) -> None:
         """Take one block of audio; it is encoded a second at a time."""
         self._carry += pcm16
         if len(self._carry) >= self._batch:
             self._batch = _BATCH_BYTES
-            self._encode()
+            cut = len(self._carry) - len(self._carry) % 2
+            data = bytes(self._carry[:cut])
+            del self._carry[:cut]
+            if self._worker is not None and self._worker.busy(self._key):
+                # the disk is stalled: the words matter more than their audio, and memory
+                # must not grow with every session's backlog
+                self.dropped_seconds += len(data) / 2 / SAMPLE_RATE
+                return
+            self._queue(self._encode, data)
 
-    def _encode(self) -> None:
+    def _encode(self, data: bytes) -> None:
+        if self._failed is not None or self._container is None or not data:
+            return
+        try:
+            samples = np.frombuffer(data, dtype="<i2").reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+            frame.sample_rate = SAMPLE_RATE
+            frame.pts = self._pts
+            self._pts += samples.shape[1]
+            self.seconds = self._pts / SAMPLE_RATE
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except Exception as e:  # kept, so `seal` says the recording failed
+            self._failed = e
+            raise
+
+    def _rest(self) -> bytes:
         cut = len(self._carry) - len(self._carry) % 2
         data = bytes(self._carry[:cut])
         del self._carry[:cut]
-        if not data:
-            return
-        samples = np.frombuffer(data, dtype="<i2").reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._pts
-        self._pts += samples.shape[1]
-        self.seconds = self._pts / SAMPLE_RATE
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        return data
 
     def seal(self) -> Path | None:
         """Finish the file under its `.part` name so it can be read whole; `close` names it."""
+        wait_for(self._last)
         if self._closed:
             return self.part if self._sealed else None
-        self._encode()
+        if self._container is None:
+            self._open()
+        if self._failed is not None:
+            self.abort()
+            raise RuntimeError(f"encoding the recording failed: {self._failed}")
+        self._encode(self._rest())
         if self._pts == 0:
             self.abort()
             return None
@@ -101,11 +146,13 @@ class OpusRecorder:
 
     def abort(self) -> None:
         """Drop the partial file."""
+        wait_for(self._last)
         if self._closed:
             return
         self._closed = True
         try:
-            self._container.close()
+            if self._container is not None:
+                self._container.close()
         except Exception as e:  # closing a half-written container may fail; the file goes anyway
             log.debug("closing an aborted recording failed: %s", e)
         self.part.unlink(missing_ok=True)

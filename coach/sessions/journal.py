@@ -2,19 +2,22 @@
 
 One JSON line per record, appended and flushed (not fsynced: the kernel keeps what a killed
 process wrote; only a power cut could take the last lines). A clean finish deletes the file;
-the next start stores every journal it finds as the interview it was.
+the next start stores every journal it finds as the interview it was. With a `FileWorker` the
+writes run on its thread in order, so a slow disk never holds up the loop carrying the audio;
+a kill loses at most the few lines still queued (milliseconds of work).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from coach.encryption import EncryptionError, seal, unseal
+from coach.file_worker import FileWorker
 from coach.private_files import private_file
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
@@ -37,26 +40,59 @@ def journal_user(path: Path) -> str | None:
 class Journal:
     """Appends one session's final words, questions and clock to `<dir>/<session>.jsonl`."""
 
-    def __init__(self, path: Path, header: dict[str, Any], data_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        header: dict[str, Any],
+        data_key: bytes | None = None,
+        *,
+        worker: FileWorker | None = None,
+    ) -> None:
         self.path = path
         self._key = data_key
+        self._worker = worker
+        self._lane = f"journal:{path.name}"
         self._where = _where(str(header.get("sessionId", "")))
-        self._file: IO[str] | None = private_file(path).open("a", encoding="utf-8")
+        self._file: IO[str] | None = None
+        self._open = True  # until close(); the file itself is opened by the first job
+        self._failed = False
         # the header stays in clear: recovery and erasure find the journal's user by it
         self._write({"kind": "session", **header, "sealed": data_key is not None}, clear=True)
 
+    def _job(self, fn: Callable[..., None], *args: Any) -> None:
+        if self._worker is None:
+            fn(*args)
+        else:
+            self._worker.submit(self._lane, fn, *args)
+
     def _write(self, record: dict[str, Any], *, clear: bool = False) -> None:
-        if self._file is None:
+        if not self._open:
             return
         if self._key is not None and not clear:
             # what the candidate said, sealed line by line with their data key
             record = {"kind": "sealed", "data": seal(self._key, record, self._where)}
+        self._job(self._append, json.dumps(record, separators=(",", ":")) + "\n")
+
+    def _append(self, line: str) -> None:
+        if self._failed:
+            return
         try:
-            self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+            if self._file is None:
+                self._file = private_file(self.path).open("a", encoding="utf-8")
+            self._file.write(line)
             self._file.flush()
         except OSError as e:  # a full disk must not end the interview; the log says so
             log.error("journal write failed, crash safety is off for this session: %s", e)
-            self.close()
+            self._failed = True
+            self._close_file()
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError as e:
+                log.error("closing journal %s failed: %s", self.path.name, e)
+            self._file = None
 
     def words(self, words: tuple[Word, ...]) -> None:
         """A final result."""
@@ -77,13 +113,17 @@ class Journal:
 
     def close(self) -> None:
         """Stop writing; the file stays."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._open:
+            self._open = False
+            self._job(self._close_file)
 
     def discard(self) -> None:
         """The session is stored: the journal is no longer needed."""
         self.close()
+        self._job(self._unlink)
+
+    def _unlink(self) -> None:
+        self._close_file()
         self.path.unlink(missing_ok=True)
 
 

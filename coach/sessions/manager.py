@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.encryption import seal_bytes, unseal_bytes
+from coach.file_worker import FileWorker
 from coach.interviews.service import InterviewService
 from coach.livekit.egress import EgressRecorder
 from coach.private_files import private_file
@@ -94,7 +95,10 @@ class SessionManager:
         retention_days: float = 30.0,
         analysis_wait_seconds: float = 600.0,
         final_pass: FinalPass | None = None,
+        files: FileWorker | None = None,
     ) -> None:
+        # recordings and journals are written on these threads, never on the loop
+        self.files = files or FileWorker()
         self.retention_seconds = retention_days * 86400
         self._interviews = interviews
         self.recognizer = recognizer
@@ -174,6 +178,8 @@ class SessionManager:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # the journals and recordings of the sessions above reach the disk before exit
+        await self.files.aclose()
 
     async def erase_user(self, user_id: str) -> int:
         """End the user's sessions without storing them and delete their audio and journals.
@@ -194,6 +200,8 @@ class SessionManager:
             self._live.pop(session.id, None)
             self._ended.pop(session.id, None)
             self._address.pop(session.id, None)
+        # the discarded journals' last writes and deletions run before the sweep below
+        await self.files.drain()
         ids = {s.id for s in mine}
         # journals left behind by an earlier process: they carry their user in their header
         for path in self._journals.glob("*.jsonl") if self._journals.is_dir() else []:
@@ -243,7 +251,9 @@ class SessionManager:
             )
         session_id = spec.session_id or uuid.uuid4().hex
         recorder = (
-            OpusRecorder(self.recordings_dir / f"session-{session_id}.ogg") if spec.record else None
+            OpusRecorder(self.recordings_dir / f"session-{session_id}.ogg", worker=self.files)
+            if spec.record
+            else None
         )
         journal = Journal(
             self._journals / f"{session_id}.jsonl",
@@ -254,6 +264,7 @@ class SessionManager:
                 "participantIdentity": spec.participant_identity,
             },
             data_key=spec.data_key,
+            worker=self.files,
         )
         session = LiveSession(
             session_id=session_id,
@@ -416,6 +427,11 @@ class SessionManager:
     async def _keep_recording(
         self, session: LiveSession, recorder: OpusRecorder, interview_id: str
     ) -> None:
+        if recorder.dropped_seconds:
+            log.warning("the recording of session %s misses %.1f s: the disk fell behind",
+                        session.id, recorder.dropped_seconds)  # fmt: skip
+            if self.metrics is not None:
+                self.metrics.recording_dropped.inc(recorder.dropped_seconds)
         try:
             path = await asyncio.to_thread(recorder.close, self.recording_path(interview_id))
             if path is not None:

@@ -175,7 +175,9 @@ class LocalLiveStream:
 
     async def _segment(self) -> None:
         ep = self._endpointer
-        probs = self._owner._probs()
+        # the first session of a process loads Silero here, unless warm-up already did: off the
+        # loop, which carries every other session's audio meanwhile
+        probs = await asyncio.to_thread(self._owner._probs)
         try:
             while True:
                 await self._audio_ready.wait()
