@@ -456,6 +456,7 @@ class SessionManager:
                     path.unlink()
                     continue
                 h = found.header
+                log.info("recovering session %s from its journal", h["sessionId"])
                 part = self.recordings_dir / f"session-{h['sessionId']}.ogg.part"
                 summary = await self._recovered_summary(found, part)
                 interview = await self._interviews.submit(
@@ -466,9 +467,13 @@ class SessionManager:
                     idempotency_key=f"session:{h['sessionId']}",
                 )
                 interview_id = interview.id
+                plain = self.recording_path(interview_id)
                 if part.is_file():
                     # an unfinished Ogg still plays up to its last complete page
-                    part.replace(self.recording_path(interview_id))
+                    part.replace(plain)
+                # also when an earlier recovery died after the rename: it is sealed and linked
+                # now, or never
+                if plain.is_file():
                     await self.seal_recording(h["userId"], interview_id)
                     await self._interviews.set_recording(
                         interview_id, f"/api/interviews/{interview_id}/recording"
