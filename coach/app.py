@@ -145,6 +145,7 @@ def create_app(
         metrics.watch(metrics.file_work_pending, lambda: sessions.files.pending)
         lag = LoopLag(observe=metrics.loop_lag.observe)
         lag.start()
+        metrics.watch(metrics.loop_lag_longest, lag.recent_longest)
         app.state.loop_lag = lag
         metrics.watch(metrics.analysis_queue, lambda: interviews.queued)
         app.state.services = Services(

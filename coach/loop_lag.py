@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger("coach.loop_lag")
 
 INTERVAL = 0.02
+# the window `recent_longest` looks back over, in whole seconds
+WINDOW = 60
 # worth a line in the log: a stall this long delays every live session's transcript
 WARN_SECONDS = 0.25
 
@@ -37,6 +41,8 @@ class LoopLag:
         self._task: asyncio.Task[None] | None = None
         self.longest = 0.0
         self.samples = 0
+        # (second, longest stall in it) for the last WINDOW seconds
+        self._seconds: deque[tuple[int, float]] = deque()
 
     def start(self) -> None:
         """Begin measuring on the running loop."""
@@ -53,10 +59,22 @@ class LoopLag:
         lateness = max(0.0, lateness)
         self.samples += 1
         self.longest = max(self.longest, lateness)
+        second = math.floor(self._clock())
+        if self._seconds and self._seconds[-1][0] == second:
+            self._seconds[-1] = (second, max(self._seconds[-1][1], lateness))
+        else:
+            self._seconds.append((second, lateness))
+        while self._seconds and self._seconds[0][0] <= second - WINDOW:
+            self._seconds.popleft()
         if self._observe is not None:
             self._observe(lateness)
         if lateness >= WARN_SECONDS:
             log.warning("the event loop stalled for %.0f ms", lateness * 1000)
+
+    def recent_longest(self) -> float:
+        """The longest stall in the last minute (what `/metrics` shows as a gauge)."""
+        now = math.floor(self._clock())
+        return max((v for t, v in self._seconds if t > now - WINDOW), default=0.0)
 
     async def _watch(self) -> None:
         while True:

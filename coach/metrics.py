@@ -4,11 +4,19 @@ by template, providers, recognizers, models and codes, never a user or an interv
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pymongo import monitoring
 from starlette.routing import Match
@@ -27,6 +35,13 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
+        # process_resident_memory_bytes, CPU seconds, open files: what a leak or a soak shows
+        ProcessCollector(registry=r)
+        self.tasks = Gauge(
+            "coach_asyncio_tasks", "asyncio tasks alive in the process (a leak grows it)",
+            registry=r,
+        )  # fmt: skip
+        self.tasks.set_function(_task_count)
         self.http_duration = Histogram(
             "coach_http_request_duration_seconds", "HTTP request duration by route template",
             ["method", "route", "status"], buckets=_FAST, registry=r,
@@ -116,6 +131,11 @@ class Metrics:
             "coach_event_loop_lag_seconds",
             "how late the event loop woke a 20 ms timer: the stall every live session felt",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=r,
+        )
+        self.loop_lag_longest = Gauge(
+            "coach_event_loop_lag_longest_seconds",
+            "the longest event-loop stall in the last minute",
             registry=r,
         )
         self.file_work_pending = Gauge(
@@ -223,3 +243,11 @@ class HttpMetrics:
             if match == Match.PARTIAL and partial is None:
                 partial = str(getattr(route, "path", "<unmatched>"))  # method not allowed
         return partial or "<unmatched>"
+
+
+def _task_count() -> float:
+    # read by a scrape, which runs on the loop; anywhere else there is nothing to count
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:
+        return 0.0

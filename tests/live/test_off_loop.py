@@ -69,3 +69,17 @@ async def test_loop_lag_sees_a_blocking_call() -> None:
     assert lag.samples > before
     assert lag.longest >= 0.15
     assert lag.reset() >= 0.15 and lag.longest == 0.0
+
+
+def test_recent_longest_forgets_stalls_older_than_a_minute() -> None:
+    now = [1000.0]
+    lag = LoopLag(clock=lambda: now[0])
+    lag.record(0.3)
+    now[0] += 30
+    lag.record(0.01)
+    assert lag.recent_longest() == 0.3
+    now[0] += 31
+    assert lag.recent_longest() == 0.01
+    now[0] += 60
+    assert lag.recent_longest() == 0.0
+    assert lag.longest == 0.3
