@@ -8,9 +8,13 @@ then completes; the bench checks that every stored interview holds all the audio
     python -m bench.sessions --clients 200 --seconds 30
     python -m bench.sessions --clients 2 --recognizer local   # speech→transcript with Whisper
 
+Each client is an account of its own, signed up a few at a time as people would; the HTTP
+calls share one pooled client, as an app's would.
+
 Prints: server CPU (share of one core, and of the machine), server memory per session
 (RSS with the sessions live minus RSS before), p50/p95 delay from sending the frame that
-completes a word to receiving the transcript holding it, and frames lost.
+completes a word to receiving the transcript holding it, the event loop's stalls while the
+sessions were live (from `/metrics`), and audio lost.
 """
 
 from __future__ import annotations
@@ -58,9 +62,8 @@ def serve(port: int, recognizer: str, data_dir: str, seconds: float) -> None:
         jwt_secret="bench-secret-" + "z" * 32,  # type: ignore[arg-type]
         data_dir=Path(data_dir),
         max_sessions=10_000,
-        max_sessions_per_user=10_000,
         max_sessions_per_address=10_000,
-        rate_limits=False,  # every client is one account on one address
+        rate_limits=False,  # every client comes from one address
         log_level="WARNING",
     )
     gt = truth("weakness")
@@ -108,9 +111,14 @@ class Stats:
 
 
 async def one_client(
-    base: str, token: str, audio: bytes, stats: Stats, live: asyncio.Event, gate: asyncio.Barrier
+    base: str,
+    http: Any,
+    token: str,
+    audio: bytes,
+    stats: Stats,
+    live: asyncio.Event,
+    gate: asyncio.Barrier,
 ) -> None:
-    import httpx
     from websockets.asyncio.client import connect
 
     frame = int(FRAME_SECONDS * 16000) * 2
@@ -161,11 +169,9 @@ async def one_client(
     if "id" not in interview:
         stats.errors.append("no session_complete")
         return
-    async with httpx.AsyncClient() as c:
-        r = await c.get(
-            f"http://{base}/api/interviews/{interview['id']}",
-            headers={"authorization": f"Bearer {token}"},
-        )
+    r = await http.get(
+        f"/api/interviews/{interview['id']}", headers={"authorization": f"Bearer {token}"}
+    )
     stored = r.json()
     stats.missing_audio.append(len(audio) / 32000 - float(stored["duration"]))
     stats.done += 1
@@ -193,22 +199,61 @@ def run(args: argparse.Namespace, server_env: dict[str, str] | None = None) -> N
             server.wait(30)
 
 
+SIGNUPS_AT_ONCE = 4
+
+
+async def _sign_up(http: Any, n: int, gate: asyncio.Semaphore) -> str:
+    async with gate:
+        r = await http.post(
+            "/api/auth/register",
+            json={"email": f"bench-{n}@example.com", "password": "bench password"},
+        )
+    r.raise_for_status()
+    return str(r.json()["token"])
+
+
+async def _loop_lag(http: Any) -> tuple[float, float, float]:
+    """(ticks measured, ticks late by over 50 ms, longest stall in the last minute)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = (await http.get("/metrics")).text
+    count = on_time = longest = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "coach_event_loop_lag_seconds_count":
+                count = sample.value
+            elif sample.name == "coach_event_loop_lag_seconds_bucket":
+                if sample.labels["le"] == "0.05":
+                    on_time = sample.value
+            elif sample.name == "coach_event_loop_lag_longest_seconds":
+                longest = sample.value
+    return count, count - on_time, longest
+
+
 async def drive(args: argparse.Namespace, port: int, pid: int) -> None:
     """The clients' side of the run."""
     import httpx
 
     base = f"127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=f"http://{base}") as c:
+    # one pool for every HTTP call, as an app has: 500 clients must not open 500 connections
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    async with httpx.AsyncClient(base_url=f"http://{base}", limits=limits, timeout=120) as http:
         for _ in range(600):
             with contextlib.suppress(httpx.TransportError):
-                if (await c.get("/health")).status_code == 200:
+                if (await http.get("/health")).status_code == 200:
                     break
             await asyncio.sleep(0.1)
-        r = await c.post(
-            "/api/auth/register",
-            json={"email": "bench@example.com", "password": "bench password"},
-        )
-        token = r.json()["token"]
+        started = time.monotonic()
+        signups = asyncio.Semaphore(SIGNUPS_AT_ONCE)
+        tokens = await asyncio.gather(*(_sign_up(http, n, signups) for n in range(args.clients)))
+        took = time.monotonic() - started
+        print(f"signed up               {len(tokens)} accounts in {took:.0f} s", flush=True)
+        await _drive_clients(args, base, http, list(tokens), pid)
+
+
+async def _drive_clients(
+    args: argparse.Namespace, base: str, http: Any, tokens: list[str], pid: int
+) -> None:
     audio = fixture_pcm("weakness", args.seconds)
     stats = Stats()
     _, rss_idle = _proc_stat(pid)
@@ -216,18 +261,20 @@ async def drive(args: argparse.Namespace, port: int, pid: int) -> None:
     live = asyncio.Event()
     clients = [
         asyncio.create_task(
-            one_client(base, token, audio, stats, live, gate), name=f"bench-client-{i}"
+            one_client(base, http, tokens[i], audio, stats, live, gate), name=f"bench-client-{i}"
         )
         for i in range(args.clients)
     ]
     await gate.wait()
     cpu0, _ = _proc_stat(pid)
+    ticks0, late0, _ = await _loop_lag(http)
     t0 = time.monotonic()
     peak_rss = 0
     while not live.is_set():
         peak_rss = max(peak_rss, _proc_stat(pid)[1])
         await asyncio.sleep(0.5)
     cpu1, _ = _proc_stat(pid)
+    ticks1, late1, longest = await _loop_lag(http)
     wall = time.monotonic() - t0
     await asyncio.gather(*clients)
 
@@ -249,6 +296,10 @@ async def drive(args: argparse.Namespace, port: int, pid: int) -> None:
     )
     live_minutes = args.clients * wall / 60
     print(f"CPU per live minute     {(cpu1 - cpu0) / max(live_minutes, 1e-9):.1f} s")
+    print(
+        f"event loop              longest stall {longest * 1000:.0f} ms (last minute); "
+        f"{late1 - late0:.0f} of {ticks1 - ticks0:.0f} 20 ms ticks late by over 50 ms"
+    )
     print(f"sessions missing audio  {len(lost)} (max {max(lost, default=0.0):.3f} s)")
     print(f"errors                  {len(stats.errors)} {stats.errors[:3]}")
 
