@@ -124,8 +124,14 @@ async def one_client(
     frame = int(FRAME_SECONDS * 16000) * 2
     sent_at: list[float] = []
     auth = {"Authorization": f"Bearer {token}"}
+    # no permessage-deflate: the clients stand in for devices elsewhere, and compressing 500
+    # streams here would take the server's cores (browsers offer it; see docs/scaling.md)
     async with connect(
-        f"ws://{base}/", additional_headers=auth, max_size=None, max_queue=None
+        f"ws://{base}/",
+        additional_headers=auth,
+        max_size=None,
+        max_queue=None,
+        compression=None,
     ) as ws:
         await ws.send(json.dumps({"action": "start", "audio": {"sampleRate": 16000}}))
         ready = json.loads(await ws.recv())
@@ -267,6 +273,7 @@ async def _drive_clients(
     ]
     await gate.wait()
     cpu0, _ = _proc_stat(pid)
+    me0, _ = _proc_stat(os.getpid())
     ticks0, late0, _ = await _loop_lag(http)
     t0 = time.monotonic()
     peak_rss = 0
@@ -274,6 +281,7 @@ async def _drive_clients(
         peak_rss = max(peak_rss, _proc_stat(pid)[1])
         await asyncio.sleep(0.5)
     cpu1, _ = _proc_stat(pid)
+    me1, _ = _proc_stat(os.getpid())
     ticks1, late1, longest = await _loop_lag(http)
     wall = time.monotonic() - t0
     await asyncio.gather(*clients)
@@ -288,6 +296,7 @@ async def _drive_clients(
     print(f"completed               {stats.done}/{args.clients}")
     cores = os.cpu_count() or 1
     print(f"server CPU              {cpu_share:.2f} cores ({cpu_share / cores:.0%} of {cores})")
+    print(f"clients' own CPU         {(me1 - me0) / wall:.2f} cores (on the same machine)")
     print(f"server RSS idle → live  {rss_idle / 2**20:.0f} MB → {peak_rss / 2**20:.0f} MB")
     print(f"memory per session      {per_session / 2**20:.2f} MB")
     print(

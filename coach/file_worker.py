@@ -14,8 +14,10 @@ import logging
 import threading
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
+
+from coach.worker_threads import background_executor
 
 log = logging.getLogger("coach.file_worker")
 
@@ -29,11 +31,9 @@ BUSY_BACKLOG = 2_000
 class FileWorker:
     """A few threads, each running its keys' jobs in the order they were submitted."""
 
-    def __init__(self, threads: int = 2, *, busy_backlog: int = BUSY_BACKLOG) -> None:
-        self._lanes = [
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"coach-files-{i}")
-            for i in range(max(1, threads))
-        ]
+    def __init__(self, threads: int = 1, *, busy_backlog: int = BUSY_BACKLOG) -> None:
+        # below the loop's priority: a burst of encoding must not take the CPU from the audio
+        self._lanes = [background_executor(f"coach-files-{i}") for i in range(max(1, threads))]
         self._pending = [0] * len(self._lanes)
         self._lock = threading.Lock()
         self._busy_backlog = busy_backlog

@@ -19,7 +19,9 @@ keeps only the frame contours (100 frames a second), and `variety()` is a pure f
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,9 +168,18 @@ class LiveVocalTracker:
     busy waits in the buffer. The contours, not the audio, are kept: about 2.4 kB a second.
     """
 
-    def __init__(self, batch_seconds: float = 10.0, name: str = "vocal") -> None:
+    def __init__(
+        self,
+        batch_seconds: float = 10.0,
+        name: str = "vocal",
+        executor: Executor | None = None,
+    ) -> None:
         self.track = PitchTrack()
-        self._batch = int(batch_seconds * RATE) * 2
+        self._full = int(batch_seconds * RATE) * 2
+        # Sessions that start together would all send a batch on the same tick; a random
+        # first batch spreads the work out instead of a burst every `batch_seconds`.
+        self._batch = random.randrange(self._full // 4, self._full) // 2 * 2
+        self._executor = executor
         self._buf: list[bytes] = []
         self._size = 0
         self._task: asyncio.Task[None] | None = None
@@ -185,10 +196,10 @@ class LiveVocalTracker:
         data = b"".join(self._buf)
         self._buf.clear()
         self._size = 0
+        self._batch = self._full
         samples = np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768.0
-        self._task = asyncio.create_task(
-            asyncio.to_thread(self.track.feed, samples), name=f"{self._name}-pitch"
-        )
+        work = asyncio.get_running_loop().run_in_executor(self._executor, self.track.feed, samples)
+        self._task = asyncio.create_task(_wait(work), name=f"{self._name}-pitch")
 
     async def finish(self, summary: SessionSummary) -> VocalVariety:
         """Track what is left, then the session's vocal variety."""
@@ -208,3 +219,7 @@ class LiveVocalTracker:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def _wait(work: asyncio.Future[None]) -> None:
+    await work

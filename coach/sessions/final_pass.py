@@ -8,9 +8,7 @@ worker thread of its own at a lower CPU priority, so live sessions keep their pa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +20,7 @@ from coach.speech.metrics import summarize
 from coach.speech.summary import SessionSummary
 from coach.speech.words import QuestionTiming
 from coach.stt.base import FileTranscriber, Transcription
+from coach.worker_threads import lower_priority
 
 log = logging.getLogger("coach.sessions.final_pass")
 
@@ -91,5 +90,4 @@ class FinalPass:
 
 
 def _lower_priority() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _NICENESS)
+    lower_priority(_NICENESS)

@@ -25,6 +25,7 @@ from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
 from coach.stt.streaming import StreamingRecognizer
+from coach.worker_threads import background_executor
 
 if TYPE_CHECKING:
     from coach.metrics import Metrics
@@ -99,6 +100,9 @@ class SessionManager:
     ) -> None:
         # recordings and journals are written on these threads, never on the loop
         self.files = files or FileWorker()
+        # every session's pitch tracking on one background thread: at most a core, never a
+        # burst that outnumbers the loop
+        self._pitch = background_executor("coach-pitch")
         self.retention_seconds = retention_days * 86400
         self._interviews = interviews
         self.recognizer = recognizer
@@ -180,6 +184,7 @@ class SessionManager:
         await asyncio.gather(*tasks, return_exceptions=True)
         # the journals and recordings of the sessions above reach the disk before exit
         await self.files.aclose()
+        await asyncio.to_thread(self._pitch.shutdown, wait=True, cancel_futures=True)
 
     async def erase_user(self, user_id: str) -> int:
         """End the user's sessions without storing them and delete their audio and journals.
@@ -284,6 +289,7 @@ class SessionManager:
             on_done=self._stored,
             final_pass=self.final_pass,
             metrics=self.metrics,
+            pitch_executor=self._pitch,
             recognizer=self.recognizer.name,
         )
         self._live[session_id] = session
@@ -490,7 +496,7 @@ class SessionManager:
             log.info(
                 "stored session %s from its journal (%d words)",
                 h["sessionId"],
-                found.words,
+                len(summary.words),
                 extra={"room": h["roomName"]},
             )
         return stored

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -153,6 +154,7 @@ class LiveSession:
         flush_timeout: float = 60.0,
         on_done: Callable[[LiveSession], None] | None = None,
         track_voice: bool = True,
+        pitch_executor: Executor | None = None,
         final_pass: FinalPass | None = None,
         metrics: Metrics | None = None,
         recognizer: str = "",
@@ -174,7 +176,11 @@ class LiveSession:
         self.finish_reason: str | None = None
         self.frames_in = 0
         # pitch is tracked as the audio comes, in batches off the loop, for vocal variety
-        self.vocal = LiveVocalTracker(name=f"session[{session_id}]") if track_voice else None
+        self.vocal = (
+            LiveVocalTracker(name=f"session[{session_id}]", executor=pitch_executor)
+            if track_voice
+            else None
+        )
         self._stream = stream
         self._submit = submit
         self._wait_analysis = wait_analysis

@@ -42,15 +42,19 @@ def norm(word: str) -> str:
 
 
 def in_order(want: list[str], got: list[str]) -> int:
-    """How many of `want` appear in `got` in the same order (a greedy subsequence)."""
-    found, i = 0, 0
+    """How many of `want` appear in `got` in the same order (longest common subsequence).
+
+    Not a greedy scan: one missed filler would send it to the next "um" far ahead and count
+    everything in between as lost.
+    """
+    row = [0] * (len(got) + 1)
     for w in want:
-        j = i
-        while j < len(got) and got[j] != w:
-            j += 1
-        if j < len(got):
-            found, i = found + 1, j + 1
-    return found
+        prev_diag = 0
+        for j, g in enumerate(got, start=1):
+            keep = row[j]
+            row[j] = prev_diag + 1 if w == g else max(row[j], row[j - 1])
+            prev_diag = keep
+    return row[-1]
 
 
 @pytest.mark.slow
