@@ -25,5 +25,6 @@ RUN python -c "from pathlib import Path; from coach.stt.models import assemble_b
 assemble_bundled_model(Path('/var/lib/coach/models'))"
 
 EXPOSE 3000
-# Shell form so PORT set at run time is honoured; exec so uvicorn gets SIGTERM.
-CMD exec uvicorn coach.app:app --host "$HOST" --port "$PORT" --proxy-headers
+# `coach serve` reads HOST, PORT and the rest from the environment (coach/settings.py); uvicorn
+# trusts proxy headers from FORWARDED_ALLOW_IPS. Exec form, so the server gets SIGTERM.
+CMD ["coach", "serve"]

@@ -76,9 +76,21 @@ def serve(port: int, recognizer: str, data_dir: str, seconds: float) -> None:
         for w in words
         if w.end + k * period <= seconds
     ]
-    live = ScriptedRecognizer.from_words(looped) if recognizer == "scripted" else None
+    live = (
+        ScriptedRecognizer.from_words(looped, keep_streams=False)
+        if recognizer == "scripted"
+        else None
+    )
     app = create_app(settings, analyzer=OfflineCoach(), recognizer=live)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+    # as `coach serve` runs it
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
+    )
 
 
 def _duration(name: str) -> float:
@@ -97,6 +109,17 @@ def _proc_stat(pid: int) -> tuple[float, int]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
     rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    return cpu, rss
+
+
+def _tree_stat(pid: int) -> tuple[float, int]:
+    """(CPU seconds, RSS bytes) of a process and its children (the server's Praat process)."""
+    cpu, rss = _proc_stat(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                c_cpu, c_rss = _tree_stat(int(child))
+                cpu, rss = cpu + c_cpu, rss + c_rss
     return cpu, rss
 
 
@@ -262,7 +285,7 @@ async def _drive_clients(
 ) -> None:
     audio = fixture_pcm("weakness", args.seconds)
     stats = Stats()
-    _, rss_idle = _proc_stat(pid)
+    _, rss_idle = _tree_stat(pid)
     gate = asyncio.Barrier(args.clients + 1)
     live = asyncio.Event()
     clients = [
@@ -272,15 +295,15 @@ async def _drive_clients(
         for i in range(args.clients)
     ]
     await gate.wait()
-    cpu0, _ = _proc_stat(pid)
+    cpu0, _ = _tree_stat(pid)
     me0, _ = _proc_stat(os.getpid())
     ticks0, late0, _ = await _loop_lag(http)
     t0 = time.monotonic()
     peak_rss = 0
     while not live.is_set():
-        peak_rss = max(peak_rss, _proc_stat(pid)[1])
+        peak_rss = max(peak_rss, _tree_stat(pid)[1])
         await asyncio.sleep(0.5)
-    cpu1, _ = _proc_stat(pid)
+    cpu1, _ = _tree_stat(pid)
     me1, _ = _proc_stat(os.getpid())
     ticks1, late1, longest = await _loop_lag(http)
     wall = time.monotonic() - t0
@@ -295,7 +318,7 @@ async def _drive_clients(
     print(f"clients                 {args.clients} x {args.seconds:.0f} s ({args.recognizer})")
     print(f"completed               {stats.done}/{args.clients}")
     cores = os.cpu_count() or 1
-    print(f"server CPU              {cpu_share:.2f} cores ({cpu_share / cores:.0%} of {cores})")
+    print(f"server CPU (+ pitch)    {cpu_share:.2f} cores ({cpu_share / cores:.0%} of {cores})")
     print(f"clients' own CPU         {(me1 - me0) / wall:.2f} cores (on the same machine)")
     print(f"server RSS idle → live  {rss_idle / 2**20:.0f} MB → {peak_rss / 2**20:.0f} MB")
     print(f"memory per session      {per_session / 2**20:.2f} MB")

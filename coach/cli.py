@@ -399,6 +399,7 @@ def serve(
         host=bind,
         port=at,
         log_level=settings.log_level.lower(),
+        ws_per_message_deflate=settings.ws_compression,
         # the app configures logging itself (coach.logs); uvicorn's own config would undo it
         log_config=None,
     )

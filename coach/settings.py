@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # `text` for people, `json` (one object a line) for log aggregation
     log_format: Literal["text", "json"] = "text"
+    # permessage-deflate on the WebSocket (`coach serve`). Off: PCM only shrinks to about 0.7,
+    # while each connection's zlib state costs about 300 kB and inflating took ~30 % of the
+    # loop's time at 500 sessions (docs/scaling.md)
+    ws_compression: bool = False
     # set: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: it is open
     metrics_token: SecretStr | None = None
     # set: unhandled errors go to Sentry (audio, transcripts and tokens scrubbed)

@@ -63,12 +63,23 @@ class OpusRecorder:
         # flush_packets: each Ogg page (about a second) reaches the file as it is made, so a
         # killed process leaves a playable recording of all but the last second
         self._container = av.open(str(self.part), "w", format="ogg", options={"flush_packets": "1"})
-        # Complexity 2 of 10: a third of the CPU of the default at the same size for speech,
-        # which is what lets one process record hundreds of sessions at once.
+        # Complexity 0 of 10: about half the CPU of the default at the same size for speech.
+        # 60 ms frames: a third of the packets of 20 ms ones, and every packet muxed is a GIL
+        # hand-off; with the loop busy each hand-off can wait a switch interval (5 ms), which
+        # at 20 ms frames left this thread 4 s of audio encoded per second for all sessions
+        # (bench/sessions.py at 500 clients dropped seconds of every recording).
         self._stream = self._container.add_stream(
-            "libopus", rate=SAMPLE_RATE, layout="mono", options={"compression_level": "2"}
+            "libopus",
+            rate=SAMPLE_RATE,
+            layout="mono",
+            options={"compression_level": "0", "frame_duration": "60"},
         )
         self._stream.codec_context.bit_rate = self._bitrate
+
+    @property
+    def encoding(self) -> bool:
+        """The encoder and muxer are held: from opening until the file is finished."""
+        return self._container is not None
 
     def write(self, pcm16: bytes) -> None:
         """Take one block of audio; it is encoded a second at a time."""
@@ -125,6 +136,7 @@ class OpusRecorder:
             self._container.mux(packet)
         self._container.close()
         self._closed = self._sealed = True
+        self._release()
         return self.part
 
     def close(self, target: Path | None = None) -> Path | None:
@@ -155,4 +167,11 @@ class OpusRecorder:
                 self._container.close()
         except Exception as e:  # closing a half-written container may fail; the file goes anyway
             log.debug("closing an aborted recording failed: %s", e)
+        self._release()
         self.part.unlink(missing_ok=True)
+
+    def _release(self) -> None:
+        # An ended session is kept a while for a late resume; the encoder and muxer (about
+        # 140 kB of native memory) must not be kept with it.
+        self._container = self._stream = self._last = None
+        self._carry = bytearray()

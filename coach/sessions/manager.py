@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coach.audio.praat_process import PraatProcess
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.encryption import seal_bytes, unseal_bytes
@@ -25,7 +26,6 @@ from coach.sessions.session import Interviewer, LiveSession
 from coach.speech.accumulator import SpeechAccumulator, SpeechConfig
 from coach.speech.summary import SessionSummary
 from coach.stt.streaming import StreamingRecognizer
-from coach.worker_threads import background_executor
 
 if TYPE_CHECKING:
     from coach.metrics import Metrics
@@ -99,10 +99,10 @@ class SessionManager:
         files: FileWorker | None = None,
     ) -> None:
         # recordings and journals are written on these threads, never on the loop
-        self.files = files or FileWorker()
-        # every session's pitch tracking on one background thread: at most a core, never a
-        # burst that outnumbers the loop
-        self._pitch = background_executor("coach-pitch")
+        self.files = files or FileWorker(threads=2)
+        # every session's pitch tracking in one process below the server's priority: Praat
+        # holds the GIL, so on a thread it would stall the loop carrying the audio
+        self._praat = PraatProcess()
         self.retention_seconds = retention_days * 86400
         self._interviews = interviews
         self.recognizer = recognizer
@@ -184,7 +184,7 @@ class SessionManager:
         await asyncio.gather(*tasks, return_exceptions=True)
         # the journals and recordings of the sessions above reach the disk before exit
         await self.files.aclose()
-        await asyncio.to_thread(self._pitch.shutdown, wait=True, cancel_futures=True)
+        await asyncio.to_thread(self._praat.shutdown)
 
     async def erase_user(self, user_id: str) -> int:
         """End the user's sessions without storing them and delete their audio and journals.
@@ -289,7 +289,7 @@ class SessionManager:
             on_done=self._stored,
             final_pass=self.final_pass,
             metrics=self.metrics,
-            pitch_executor=self._pitch,
+            pitch=self._praat.contours,
             recognizer=self.recognizer.name,
         )
         self._live[session_id] = session

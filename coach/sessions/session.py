@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from coach.audio.prosody import LiveVocalTracker
+from coach.audio.prosody import Contours, LiveVocalTracker
 from coach.audio.source import SAMPLE_RATE, AudioSource, PushedAudio
 from coach.error_reports import report_error
 from coach.providers import ProviderError
@@ -154,7 +153,7 @@ class LiveSession:
         flush_timeout: float = 60.0,
         on_done: Callable[[LiveSession], None] | None = None,
         track_voice: bool = True,
-        pitch_executor: Executor | None = None,
+        pitch: Callable[[bytes], Awaitable[Contours]] | None = None,
         final_pass: FinalPass | None = None,
         metrics: Metrics | None = None,
         recognizer: str = "",
@@ -177,9 +176,7 @@ class LiveSession:
         self.frames_in = 0
         # pitch is tracked as the audio comes, in batches off the loop, for vocal variety
         self.vocal = (
-            LiveVocalTracker(name=f"session[{session_id}]", executor=pitch_executor)
-            if track_voice
-            else None
+            LiveVocalTracker(name=f"session[{session_id}]", contours=pitch) if track_voice else None
         )
         self._stream = stream
         self._submit = submit
@@ -571,6 +568,10 @@ class LiveSession:
         except Exception as e:  # a missing measure must never cost the interview
             log.warning("vocal variety of session %s failed: %s", self.id, e)
             return summary
+        finally:
+            if self.vocal.done:
+                # the contours are summed up; an ended session waits out its grace without them
+                self.vocal = None
         return summary.model_copy(update={"vocal_variety": vv})
 
     async def _report_analysis(self, interview_id: str) -> None:

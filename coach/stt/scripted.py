@@ -64,24 +64,39 @@ class ScriptedRecognizer:
 
     name = "scripted"
 
-    def __init__(self, script: Sequence[ScriptItem] = (), *, keep_audio: bool = False) -> None:
+    def __init__(
+        self,
+        script: Sequence[ScriptItem] = (),
+        *,
+        keep_audio: bool = False,
+        keep_streams: bool = True,
+    ) -> None:
         self.script = tuple(script)
         self.keep_audio = keep_audio
+        # off for a long-running server (a benchmark): every stream would be kept for ever
+        self.keep_streams = keep_streams
         self.streams: list[ScriptedStream] = []
 
     @classmethod
     def from_words(
-        cls, words: Sequence[Word], *, utterance_gap: float = 1.0, interims: bool = True
+        cls,
+        words: Sequence[Word],
+        *,
+        utterance_gap: float = 1.0,
+        interims: bool = True,
+        keep_streams: bool = True,
     ) -> ScriptedRecognizer:
         """A recognizer that "hears" exactly `words` (see `script_from_words`)."""
-        return cls(script_from_words(words, utterance_gap=utterance_gap, interims=interims))
+        script = script_from_words(words, utterance_gap=utterance_gap, interims=interims)
+        return cls(script, keep_streams=keep_streams)
 
     def stream(self, *, sample_rate: int, room: str | None = None) -> ScriptedStream:
         """Open a stream replaying the script against the audio pushed into it."""
         stream = ScriptedStream(
             self.script, sample_rate=sample_rate, room=room, keep_audio=self.keep_audio
         )
-        self.streams.append(stream)
+        if self.keep_streams:
+            self.streams.append(stream)
         return stream
 
 

@@ -11,7 +11,14 @@ import pytest
 from coach.analysis.findings import Verdict, delivery_findings
 from coach.analysis.scoring import score
 from coach.audio.decode import iter_pcm
-from coach.audio.prosody import LiveVocalTracker, measure, speech_spans, track, variety
+from coach.audio.prosody import (
+    STEP,
+    LiveVocalTracker,
+    measure,
+    speech_spans,
+    track,
+    variety,
+)
 from coach.speech.metrics import summarize
 from coach.speech.words import Word
 from tests.paths import FIXTURES
@@ -76,7 +83,7 @@ def test_only_speech_counts(tmp_path: Path) -> None:
 
 
 def test_too_little_voice_gives_no_figure() -> None:
-    times = np.arange(0, 10, 0.01)
+    times = np.arange(0, 10, STEP)
     f0 = np.where(times < 1.0, 150.0, 0.0)
     vv = variety(times, f0, np.full(times.shape, 60.0), speech=[(0.0, 10.0)])
     assert vv.pitch_sd_semitones is None and vv.voiced_seconds == pytest.approx(1.0, abs=0.02)
