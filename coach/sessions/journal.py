@@ -68,14 +68,17 @@ class Journal:
     def _write(self, record: dict[str, Any], *, clear: bool = False) -> None:
         if not self._open:
             return
+        # sealed and serialised on the worker too: at a few hundred sessions the cipher's
+        # set-up on every final was a visible share of the loop
+        self._job(self._append, record, clear)
+
+    def _append(self, record: dict[str, Any], clear: bool) -> None:
+        if self._failed:
+            return
         if self._key is not None and not clear:
             # what the candidate said, sealed line by line with their data key
             record = {"kind": "sealed", "data": seal(self._key, record, self._where)}
-        self._job(self._append, json.dumps(record, separators=(",", ":")) + "\n")
-
-    def _append(self, line: str) -> None:
-        if self._failed:
-            return
+        line = json.dumps(record, separators=(",", ":")) + "\n"
         try:
             if self._file is None:
                 self._file = private_file(self.path).open("a", encoding="utf-8")
