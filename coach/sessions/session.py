@@ -277,7 +277,7 @@ class LiveSession:
     @property
     def dropped_audio_seconds(self) -> float:
         """Audio the recognizer dropped because it fell behind or could not be reached."""
-        return float(getattr(self._stream, "dropped_bytes", 0)) / (2 * SAMPLE_RATE)
+        return self._stream.dropped_bytes / (2 * SAMPLE_RATE)
 
     def usage(self) -> Usage:
         """What this session used of the paid services so far."""

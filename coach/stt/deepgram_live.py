@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import warnings
-from collections import deque
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
 from coach.providers import ProviderError, ProviderObserver, RetryPolicy, call_with_retry
 from coach.speech.words import Word
-from coach.stt.streaming import Recognized, RecognizerEvent, UtteranceEnd
+from coach.stt.replay import ReplayBuffer
+from coach.stt.streaming import Recognized, RecognizerStreamBase, UtteranceEnd
 
 with warnings.catch_warnings():
     # deepgram-sdk 7 still imports websockets' legacy client, which warns on import;
@@ -155,8 +153,8 @@ class DeepgramLiveRecognizer:
         )
 
 
-class DeepgramLiveStream:
-    """One Deepgram live session, reconnecting as needed; implements `RecognizerStream`."""
+class DeepgramLiveStream(RecognizerStreamBase):
+    """One Deepgram live session, reconnecting as needed; a `RecognizerStreamBase`."""
 
     def __init__(
         self,
@@ -171,6 +169,7 @@ class DeepgramLiveStream:
         close_timeout: float,
         observer: ProviderObserver | None = None,
     ) -> None:
+        super().__init__(sample_rate=sample_rate, room=room)
         self._client = client
         self._observer = observer
         self._options = options
@@ -179,98 +178,50 @@ class DeepgramLiveStream:
         self._retry = retry
         self._close_timeout = close_timeout
         self._bytes_per_second = sample_rate * 2
-        self._max_buffer_bytes = int(max_buffer_seconds * sample_rate) * 2
         self._loop = asyncio.get_running_loop()
-
-        # Audio is tracked by absolute byte position in everything ever pushed, so
-        # Deepgram's per-connection clock maps back onto the session's clock.
-        self._pending: deque[tuple[int, bytes]] = deque()
-        self._pending_bytes = 0
-        self._next_pos = 0
-        # Sent on this connection but not yet covered by a final result: replayed on reconnect.
-        self._unconfirmed: deque[tuple[int, bytes]] = deque()
-        self._unconfirmed_bytes = 0
+        # unsent and unconfirmed audio, and Deepgram's per-connection clock (stt/replay.py)
+        self._buffer = ReplayBuffer(
+            bytes_per_second=self._bytes_per_second,
+            max_bytes=int(max_buffer_seconds * sample_rate) * 2,
+        )
         self._watermark = 0.0
-        # Breakpoints (local byte, absolute minus local) of the current connection's audio.
-        self._segment_local: list[int] = []
-        self._segment_shift: list[int] = []
-        self._local_pos = 0
 
         self._audio_ready = asyncio.Event()
-        self._input_ended = False
         self._close_sent = False
         self._progressed = False
         self._server_error: str | None = None
         self._last_interim: tuple[float, float, tuple[Word, ...]] | None = None
         self._last_sent = self._loop.time()
-        self._events: asyncio.Queue[RecognizerEvent | None] = asyncio.Queue()
-        self._failure: BaseException | None = None
 
         self.connections = 0
         self.keepalives_sent = 0
-        self.dropped_bytes = 0
         self._dropping_since: int | None = None
 
-        self._task = asyncio.create_task(self._main(), name=f"deepgram-stream[{room or '-'}]")
+        self._task = self._spawn(self._main(), "deepgram-stream")
 
-    # -- the RecognizerStream interface ------------------------------------------------
+    # -- the RecognizerStreamBase hooks -------------------------------------------------
 
-    def push_audio(self, pcm16: bytes) -> None:
-        """Queue 16-bit mono PCM; past the buffer bound the oldest unsent audio is dropped."""
-        if len(pcm16) % 2:
-            raise ValueError("PCM16 audio must hold whole 2-byte samples")
-        if self._input_ended or not pcm16:
-            # a frame racing the end of the interview is normal, not an error
-            return
-        self._pending.append((self._next_pos, bytes(pcm16)))
-        self._pending_bytes += len(pcm16)
-        self._next_pos += len(pcm16)
-        self._trim_pending()
+    def _push(self, pcm16: bytes) -> None:
+        # past the buffer bound the oldest unsent audio is dropped
+        dropped = self._buffer.push(pcm16)
+        if dropped:
+            self.dropped_bytes += dropped
+            if self._dropping_since is None:
+                self._dropping_since = self.dropped_bytes - dropped
+                log.warning(
+                    "Deepgram audio buffer full (%.1f s) in room %s; dropping the oldest audio",
+                    self.buffered_seconds, self._room, extra={"room": self._room},
+                )  # fmt: skip
         self._audio_ready.set()
 
-    def end_input(self) -> None:
-        """No more audio: Deepgram is asked to finalize and close once the buffer is sent."""
-        self._input_ended = True
+    def _input_ended(self) -> None:
+        # Deepgram is asked to finalize and close once the buffer is sent
         self._audio_ready.set()
-
-    def __aiter__(self) -> AsyncIterator[RecognizerEvent]:
-        """Events in order; raises `ProviderError` if Deepgram fails for good."""
-        return self._iterate()
-
-    async def aclose(self) -> None:
-        """Stop at once, dropping pending audio and results."""
-        self._task.cancel()
-        await asyncio.wait({self._task})
-
-    # -- buffering and clocks ---------------------------------------------------------
 
     @property
     def buffered_seconds(self) -> float:
         """Audio pushed but not yet sent to Deepgram."""
-        return self._pending_bytes / self._bytes_per_second
-
-    def _trim_pending(self) -> None:
-        excess = self._pending_bytes - self._max_buffer_bytes
-        if excess <= 0:
-            return
-        dropped = 0
-        while excess > 0 and self._pending:
-            pos, data = self._pending.popleft()
-            if len(data) <= excess:
-                cut = len(data)
-            else:
-                cut = excess + (excess & 1)
-                self._pending.appendleft((pos + cut, data[cut:]))
-            dropped += cut
-            excess -= cut
-        self._pending_bytes -= dropped
-        self.dropped_bytes += dropped
-        if self._dropping_since is None:
-            self._dropping_since = self.dropped_bytes - dropped
-            log.warning(
-                "Deepgram audio buffer full (%.1f s) in room %s; dropping the oldest audio",
-                self.buffered_seconds, self._room, extra={"room": self._room},
-            )  # fmt: skip
+        return self._buffer.buffered_seconds
 
     def _report_drops(self) -> None:
         if self._dropping_since is not None:
@@ -281,51 +232,10 @@ class DeepgramLiveStream:
             )  # fmt: skip
             self._dropping_since = None
 
-    def _to_session_time(self, local_seconds: float) -> float:
-        """Deepgram restarts its clock on each connection; map it back to the session's."""
-        local = local_seconds * self._bytes_per_second
-        i = max(bisect.bisect_right(self._segment_local, local) - 1, 0)
-        return (local + self._segment_shift[i]) / self._bytes_per_second
-
-    def _mark_sent(self, pos: int, data: bytes) -> None:
-        shift = pos - self._local_pos
-        if self._segment_shift[-1] != shift:
-            self._segment_local.append(self._local_pos)
-            self._segment_shift.append(shift)
-        self._local_pos += len(data)
-        self._unconfirmed.append((pos, data))
-        self._unconfirmed_bytes += len(data)
-        while self._unconfirmed_bytes > self._max_buffer_bytes:
-            _, old = self._unconfirmed.popleft()
-            self._unconfirmed_bytes -= len(old)
-        self._last_sent = self._loop.time()
-
-    def _confirm(self, until: float) -> None:
-        """Forget sent audio a final result covers: it needs no replay after a reconnect."""
-        until_pos = round(until * self._bytes_per_second) & ~1
-        while self._unconfirmed:
-            pos, data = self._unconfirmed[0]
-            if pos + len(data) <= until_pos:
-                self._unconfirmed.popleft()
-                self._unconfirmed_bytes -= len(data)
-            else:
-                if pos < until_pos:
-                    self._unconfirmed[0] = (until_pos, data[until_pos - pos :])
-                    self._unconfirmed_bytes -= until_pos - pos
-                break
-
     def _start_connection(self) -> None:
         # Audio not covered by a final result on the lost connection is sent again, so
         # what Deepgram had not finished transcribing is not lost with the socket.
-        while self._unconfirmed:
-            chunk = self._unconfirmed.pop()
-            self._pending.appendleft(chunk)
-            self._pending_bytes += len(chunk[1])
-        self._unconfirmed_bytes = 0
-        first = self._pending[0][0] if self._pending else self._next_pos
-        self._segment_local = [0]
-        self._segment_shift = [first]
-        self._local_pos = 0
+        self._buffer.restart()
         self._close_sent = False
         self._progressed = False
         self._server_error = None
@@ -334,25 +244,15 @@ class DeepgramLiveStream:
 
     # -- the connection loop ----------------------------------------------------------
 
-    async def _iterate(self) -> AsyncIterator[RecognizerEvent]:
-        while True:
-            event = await self._events.get()
-            if event is None:
-                self._events.put_nowait(None)  # later iterators end too
-                if self._failure is not None:
-                    raise self._failure
-                return
-            yield event
-
     async def _main(self) -> None:
         try:
             await self._run()
         except Exception as e:
-            self._failure = e
             log.error("Deepgram stream of room %s failed: %s", self._room, e,
                       extra={"room": self._room})  # fmt: skip
+            self._fail(e if isinstance(e, ProviderError) else provider_error(e))
         finally:
-            self._events.put_nowait(None)
+            self._end()
 
     async def _run(self) -> None:
         drops_in_a_row = 0
@@ -424,8 +324,9 @@ class DeepgramLiveStream:
 
     async def _send_loop(self, socket: AsyncV1SocketClient) -> None:
         while True:
-            if not self._pending:
-                if self._input_ended:
+            chunk = self._buffer.take()
+            if chunk is None:
+                if self.input_ended:
                     try:
                         await socket.send_finalize()
                         await socket.send_close_stream()
@@ -436,15 +337,14 @@ class DeepgramLiveStream:
                 self._audio_ready.clear()
                 await self._audio_ready.wait()
                 continue
-            pos, data = self._pending.popleft()
-            self._pending_bytes -= len(data)
+            pos, data = chunk
             try:
                 await socket.send_media(data)
             except _TRANSPORT_ERRORS as e:
-                self._pending.appendleft((pos, data))
-                self._pending_bytes += len(data)
+                self._buffer.unsend(pos, data)
                 raise provider_error(e) from e
-            self._mark_sent(pos, data)
+            self._buffer.mark_sent(pos, data)
+            self._last_sent = self._loop.time()
 
     async def _keepalive_loop(self, socket: AsyncV1SocketClient) -> None:
         # Deepgram closes a socket that gets no audio for about 10 s, e.g. a muted candidate.
@@ -472,7 +372,7 @@ class DeepgramLiveStream:
             self._on_results(message)
         elif isinstance(message, ListenV1UtteranceEnd):
             self._progressed = True
-            self._events.put_nowait(UtteranceEnd(self._to_session_time(message.last_word_end)))
+            self._emit(UtteranceEnd(self._buffer.to_session_time(message.last_word_end)))
         elif isinstance(message, ListenV1Error):
             self._server_error = message.description
             log.warning(
@@ -484,14 +384,14 @@ class DeepgramLiveStream:
 
     def _on_results(self, result: ListenV1Results) -> None:
         self._progressed = True
-        start = self._to_session_time(result.start)
-        end = self._to_session_time(result.start + result.duration)
+        start = self._buffer.to_session_time(result.start)
+        end = self._buffer.to_session_time(result.start + result.duration)
         alternatives = result.channel.alternatives
         words = tuple(
             Word(
                 word=w.word,
-                start=self._to_session_time(w.start),
-                end=self._to_session_time(w.end),
+                start=self._buffer.to_session_time(w.start),
+                end=self._buffer.to_session_time(w.end),
                 confidence=w.confidence,
                 punctuated_word=w.punctuated_word,
             )
@@ -503,7 +403,7 @@ class DeepgramLiveStream:
             return  # a repeat of audio already finalized
         if is_final:
             self._watermark = end
-            self._confirm(end)
+            self._buffer.confirm(end)
             self._last_interim = None
         else:
             key = (start, end, words)
@@ -511,4 +411,4 @@ class DeepgramLiveStream:
                 return
             self._last_interim = key
         if words or speech_final:
-            self._events.put_nowait(Recognized(words, is_final, speech_final, start, end))
+            self._emit(Recognized(words, is_final, speech_final, start, end))

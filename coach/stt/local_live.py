@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,7 +30,7 @@ from coach.stt.endpointer import (
 )
 from coach.stt.streaming import (
     Recognized,
-    RecognizerEvent,
+    RecognizerStreamBase,
     SpeechStarted,
     SpeechStopped,
     UtteranceEnd,
@@ -110,12 +110,13 @@ class LocalLiveRecognizer:
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
 
-class LocalLiveStream:
-    """One session's stream: implements `RecognizerStream` (finals only, no interims)."""
+class LocalLiveStream(RecognizerStreamBase):
+    """One session's stream: VAD, endpointer and Whisper (finals only, no interims)."""
 
     def __init__(self, owner: LocalLiveRecognizer, *, sample_rate: int, room: str | None) -> None:
         if sample_rate != 16_000:
             raise ValueError("the local recognizer takes 16 kHz audio")
+        super().__init__(sample_rate=sample_rate, room=room)
         self._owner = owner
         self._room = room
         self._endpointer = Endpointer(owner.endpoint, sample_rate)
@@ -123,22 +124,13 @@ class LocalLiveStream:
         self._pending_bytes = 0
         self._max_pending = int(owner.endpoint.max_backlog * sample_rate) * 2
         self._audio_ready = asyncio.Event()
-        self._input_ended = False
         self._work: asyncio.Queue[Utterance | Ended | None] = asyncio.Queue(maxsize=8)
-        self._events: asyncio.Queue[RecognizerEvent | None] = asyncio.Queue()
-        self._failure: BaseException | None = None
         self._last_word_end = 0.0
-        self.dropped_bytes = 0
-        name = room or "-"
-        self._tasks = [
-            asyncio.create_task(self._segment(), name=f"local-stt-vad[{name}]"),
-            asyncio.create_task(self._recognize(), name=f"local-stt-whisper[{name}]"),
-        ]
+        self._spawn(self._segment(), "local-stt-vad")
+        self._spawn(self._recognize(), "local-stt-whisper")
 
-    def push_audio(self, pcm16: bytes) -> None:
-        """Queue 16-bit mono PCM; past the backlog bound the oldest audio is dropped."""
-        if self._input_ended or not pcm16:
-            return
+    def _push(self, pcm16: bytes) -> None:
+        # past the backlog bound the oldest audio is dropped
         self._pending.append(bytes(pcm16))
         self._pending_bytes += len(pcm16)
         while self._pending_bytes > self._max_pending and len(self._pending) > 1:
@@ -149,29 +141,9 @@ class LocalLiveStream:
                         len(dropped) / 32000, extra={"room": self._room})  # fmt: skip
         self._audio_ready.set()
 
-    def end_input(self) -> None:
-        """No more audio: transcribe what is left, then end."""
-        self._input_ended = True
+    def _input_ended(self) -> None:
+        # transcribe what is left, then end
         self._audio_ready.set()
-
-    def __aiter__(self) -> AsyncIterator[RecognizerEvent]:
-        """Final results and utterance ends in order."""
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[RecognizerEvent]:
-        while True:
-            event = await self._events.get()
-            if event is None:
-                if self._failure is not None:
-                    raise self._failure
-                return
-            yield event
-
-    async def aclose(self) -> None:
-        """Stop at once, dropping pending audio and results."""
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _segment(self) -> None:
         ep = self._endpointer
@@ -194,7 +166,7 @@ class LocalLiveStream:
                             p = p[1:]
                         for item in ep.feed(p):
                             await self._route(item)
-                if self._input_ended and not self._pending:
+                if self.input_ended and not self._pending:
                     for item in ep.finish():
                         await self._route(item)
                     return
@@ -212,9 +184,9 @@ class LocalLiveStream:
         if isinstance(item, Began):
             # words come only when the utterance is over; say now that someone is talking,
             # so nobody takes it for silence
-            self._events.put_nowait(SpeechStarted(item.at))
+            self._emit(SpeechStarted(item.at))
         elif isinstance(item, Paused):
-            self._events.put_nowait(SpeechStopped(item.at))
+            self._emit(SpeechStopped(item.at))
         else:
             await self._work.put(item)
 
@@ -232,15 +204,13 @@ class LocalLiveStream:
         try:
             while (item := await self._work.get()) is not None:
                 if isinstance(item, Ended):
-                    self._events.put_nowait(UtteranceEnd(max(item.at, self._last_word_end)))
+                    self._emit(UtteranceEnd(max(item.at, self._last_word_end)))
                     continue
                 words = await self._owner.run_whisper(item.audio, item.offset)
                 if not words:
                     continue
                 self._last_word_end = words[-1].end
-                self._events.put_nowait(
-                    Recognized(tuple(words), True, True, words[0].start, words[-1].end)
-                )
+                self._emit(Recognized(tuple(words), True, True, words[0].start, words[-1].end))
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a model failure ends the stream with a reason
@@ -250,4 +220,4 @@ class LocalLiveStream:
             log.exception("local transcription in room %s failed: %s", self._room, e,
                           extra={"room": self._room})  # fmt: skip
         finally:
-            self._events.put_nowait(None)
+            self._end()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from coach.providers import ProviderError
 from coach.speech.words import Word
-from coach.stt.streaming import Recognized, RecognizerEvent, UtteranceEnd
+from coach.stt.streaming import Recognized, RecognizerEvent, RecognizerStreamBase, UtteranceEnd
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +99,8 @@ class ScriptedRecognizer:
         return stream
 
 
-class ScriptedStream:
-    """One replay of a script; implements `RecognizerStream` with no task and no I/O."""
+class ScriptedStream(RecognizerStreamBase):
+    """One replay of a script: a `RecognizerStreamBase` with no task and no I/O."""
 
     def __init__(
         self,
@@ -111,71 +110,28 @@ class ScriptedStream:
         room: str | None,
         keep_audio: bool,
     ) -> None:
-        self.room = room
-        self.sample_rate = sample_rate
-        self.pushed_bytes = 0
+        super().__init__(sample_rate=sample_rate, room=room)
         self.audio = bytearray() if keep_audio else None
-        self.input_ended = False
-        self.closed = False
         # (audio seconds pushed when released, event), so tests can check the pacing
         self.released: list[tuple[float, RecognizerEvent]] = []
         self._script = deque(sorted(script, key=release_time))
-        self._events: asyncio.Queue[RecognizerEvent | ProviderError | None] = asyncio.Queue()
-        self._finished = False
 
-    @property
-    def audio_seconds(self) -> float:
-        """How much audio has been pushed."""
-        return self.pushed_bytes / (2 * self.sample_rate)
-
-    def push_audio(self, pcm16: bytes) -> None:
-        """Count (and optionally keep) the audio, then release what it has reached."""
-        if len(pcm16) % 2:
-            raise ValueError("PCM16 audio must hold whole 2-byte samples")
-        if self.input_ended or self._finished:
-            return
-        self.pushed_bytes += len(pcm16)
+    def _push(self, pcm16: bytes) -> None:
+        # counted by the base; kept if asked, then what the audio has reached is released
         if self.audio is not None:
             self.audio += pcm16
         self._release(self.audio_seconds)
 
-    def end_input(self) -> None:
-        """Release the rest of the script, as a recognizer flushes on Finalize, then end."""
-        self.input_ended = True
+    def _input_ended(self) -> None:
+        # the rest of the script, as a recognizer flushes on Finalize, then the end
         self._release(float("inf"))
-        self._finish(None)
-
-    def __aiter__(self) -> AsyncIterator[RecognizerEvent]:
-        """Events as released; raises a scripted failure when reached."""
-        return self._iterate()
-
-    async def aclose(self) -> None:
-        """End the stream now, dropping what the script has not released."""
-        self.closed = True
-        self._finish(None)
+        self._end()
 
     def _release(self, until: float) -> None:
-        while self._script and not self._finished and release_time(self._script[0]) <= until:
+        while self._script and not self._ended and release_time(self._script[0]) <= until:
             item = self._script.popleft()
             if isinstance(item, ScriptedFailure):
-                self._finish(item.error)
+                self._fail(item.error)
             else:
                 self.released.append((self.audio_seconds, item))
-                self._events.put_nowait(item)
-
-    def _finish(self, error: ProviderError | None) -> None:
-        if not self._finished:
-            self._finished = True
-            if error is not None:
-                self._events.put_nowait(error)
-            self._events.put_nowait(None)
-
-    async def _iterate(self) -> AsyncIterator[RecognizerEvent]:
-        while True:
-            item = await self._events.get()
-            if item is None:
-                self._events.put_nowait(None)  # later iterators end too
-                return
-            if isinstance(item, ProviderError):
-                raise item
-            yield item
+                self._emit(item)
