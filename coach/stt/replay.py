@@ -4,7 +4,8 @@ Audio is tracked by absolute byte position in everything ever pushed. What is se
 connection stays until a final result covers it, so a lost connection's unfinished audio is
 sent again on the next; each connection's clock starts at zero, and the breakpoints of what it
 was sent map its times back onto the session's. Both buffers are bounded: past the bound the
-oldest unsent audio is dropped (and counted), the oldest unconfirmed is forgotten.
+oldest unsent audio is dropped (and counted), the oldest unconfirmed is forgotten; a restart
+puts the unconfirmed back in front of the unsent, so at most both bounds together are held.
 """
 
 from __future__ import annotations
