@@ -231,6 +231,17 @@ def run(args: argparse.Namespace, server_env: dict[str, str] | None = None) -> N
 SIGNUPS_AT_ONCE = 4
 
 
+async def wait_healthy(http: Any, seconds: float) -> None:
+    """Until the server answers /health (it loads models first), at most `seconds`."""
+    import httpx
+
+    for _ in range(int(seconds * 10)):
+        with contextlib.suppress(httpx.TransportError):
+            if (await http.get("/health")).status_code == 200:
+                return
+        await asyncio.sleep(0.1)
+
+
 async def _sign_up(http: Any, n: int, gate: asyncio.Semaphore) -> str:
     async with gate:
         r = await http.post(
@@ -267,11 +278,7 @@ async def drive(args: argparse.Namespace, port: int, pid: int) -> None:
     # one pool for every HTTP call, as an app has: 500 clients must not open 500 connections
     limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
     async with httpx.AsyncClient(base_url=f"http://{base}", limits=limits, timeout=120) as http:
-        for _ in range(600):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get("/health")).status_code == 200:
-                    break
-            await asyncio.sleep(0.1)
+        await wait_healthy(http, 60)
         started = time.monotonic()
         signups = asyncio.Semaphore(SIGNUPS_AT_ONCE)
         tokens = await asyncio.gather(*(_sign_up(http, n, signups) for n in range(args.clients)))

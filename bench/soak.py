@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.sessions import _free_port, fixture_pcm
+from bench.sessions import SIGNUPS_AT_ONCE, _free_port, _sign_up, fixture_pcm, wait_healthy
 
 FRAME = 3200  # 100 ms of 16 kHz PCM16
 
@@ -97,19 +96,9 @@ async def drive(args: argparse.Namespace, port: int) -> None:
     base = f"127.0.0.1:{port}"
     limits = httpx.Limits(max_connections=args.lanes, max_keepalive_connections=args.lanes)
     async with httpx.AsyncClient(base_url=f"http://{base}", limits=limits, timeout=60) as http:
-        for _ in range(3000):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get("/health")).status_code == 200:
-                    break
-            await asyncio.sleep(0.1)
-        tokens = []
-        for n in range(args.lanes):
-            r = await http.post(
-                "/api/auth/register",
-                json={"email": f"soak-{n}@example.com", "password": "soak password"},
-            )
-            r.raise_for_status()
-            tokens.append(r.json()["token"])
+        await wait_healthy(http, 300)
+        signups = asyncio.Semaphore(SIGNUPS_AT_ONCE)
+        tokens = await asyncio.gather(*(_sign_up(http, n, signups) for n in range(args.lanes)))
         audio = fixture_pcm("weakness", args.seconds)
         done = 0
         errors: list[str] = []

@@ -31,7 +31,7 @@ BUSY_BACKLOG = 2_000
 class FileWorker:
     """A few threads, each running its keys' jobs in the order they were submitted."""
 
-    def __init__(self, threads: int = 1, *, busy_backlog: int = BUSY_BACKLOG) -> None:
+    def __init__(self, threads: int = 2, *, busy_backlog: int = BUSY_BACKLOG) -> None:
         # below the loop's priority: a burst of encoding must not take the CPU from the audio
         self._lanes = [background_executor(f"coach-files-{i}") for i in range(max(1, threads))]
         self._pending = [0] * len(self._lanes)

@@ -42,13 +42,17 @@ MIN_VOICED_SECONDS = 3.0
 Contours = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
+def _no_contours() -> Contours:
+    empty = np.zeros(0)
+    return empty, empty, empty
+
+
 def contours_of(samples: np.ndarray) -> Contours:
     """Times (s from the chunk's start), f0 (Hz, 0 unvoiced) and intensity (dB) of 16 kHz audio."""
     import parselmouth  # Praat's native library loads only where vocal variety is measured
 
     if samples.size < int(RATE * 0.1):
-        empty = np.zeros(0)
-        return empty, empty, empty
+        return _no_contours()
     sound = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=RATE)
     pitch = sound.to_pitch_ac(time_step=STEP, pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING)
     times = pitch.xs()
@@ -260,8 +264,3 @@ class LiveVocalTracker:
 
 async def _on_a_thread(pcm16: bytes) -> Contours:
     return await asyncio.to_thread(contours_of_pcm16, pcm16)
-
-
-def _no_contours() -> Contours:
-    empty = np.zeros(0)
-    return empty, empty, empty

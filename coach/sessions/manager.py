@@ -99,7 +99,7 @@ class SessionManager:
         files: FileWorker | None = None,
     ) -> None:
         # recordings and journals are written on these threads, never on the loop
-        self.files = files or FileWorker(threads=2)
+        self.files = files or FileWorker()
         # every session's pitch tracking in one process below the server's priority: Praat
         # holds the GIL, so on a thread it would stall the loop carrying the audio
         self._praat = PraatProcess()

@@ -173,7 +173,6 @@ class DeepgramLiveStream(RecognizerStreamBase):
         self._client = client
         self._observer = observer
         self._options = options
-        self._room = room
         self._keepalive_seconds = keepalive_seconds
         self._retry = retry
         self._close_timeout = close_timeout
@@ -210,7 +209,7 @@ class DeepgramLiveStream(RecognizerStreamBase):
                 self._dropping_since = self.dropped_bytes - dropped
                 log.warning(
                     "Deepgram audio buffer full (%.1f s) in room %s; dropping the oldest audio",
-                    self.buffered_seconds, self._room, extra={"room": self._room},
+                    self.buffered_seconds, self.room, extra={"room": self.room},
                 )  # fmt: skip
         self._audio_ready.set()
 
@@ -228,7 +227,7 @@ class DeepgramLiveStream(RecognizerStreamBase):
             seconds = (self.dropped_bytes - self._dropping_since) / self._bytes_per_second
             log.warning(
                 "dropped %.3f s of audio in room %s while Deepgram was unreachable",
-                seconds, self._room, extra={"room": self._room},
+                seconds, self.room, extra={"room": self.room},
             )  # fmt: skip
             self._dropping_since = None
 
@@ -248,8 +247,8 @@ class DeepgramLiveStream(RecognizerStreamBase):
         try:
             await self._run()
         except Exception as e:
-            log.error("Deepgram stream of room %s failed: %s", self._room, e,
-                      extra={"room": self._room})  # fmt: skip
+            log.error("Deepgram stream of room %s failed: %s", self.room, e,
+                      extra={"room": self.room})  # fmt: skip
             self._fail(e if isinstance(e, ProviderError) else provider_error(e))
         finally:
             self._end()
@@ -277,7 +276,7 @@ class DeepgramLiveStream(RecognizerStreamBase):
                 raise failure
             log.warning(
                 "Deepgram connection of room %s lost, reconnecting: %s",
-                self._room, failure.message, extra={"room": self._room},
+                self.room, failure.message, extra={"room": self.room},
             )  # fmt: skip
             if self._observer is not None:
                 self._observer.provider_retry(PROVIDER)
@@ -315,8 +314,8 @@ class DeepgramLiveStream(RecognizerStreamBase):
                 async with asyncio.timeout(self._close_timeout):
                     await receiver
             except TimeoutError:
-                log.warning("Deepgram did not close the stream of room %s in time", self._room,
-                            extra={"room": self._room})  # fmt: skip
+                log.warning("Deepgram did not close the stream of room %s in time", self.room,
+                            extra={"room": self.room})  # fmt: skip
         finally:
             for task in tasks:
                 task.cancel()
@@ -377,7 +376,7 @@ class DeepgramLiveStream(RecognizerStreamBase):
             self._server_error = message.description
             log.warning(
                 "Deepgram reported an error in room %s (%s): %s",
-                self._room, message.variant, message.description, extra={"room": self._room},
+                self.room, message.variant, message.description, extra={"room": self.room},
             )  # fmt: skip
         elif isinstance(message, ListenV1Metadata):
             log.debug("Deepgram stream metadata: request %s", message.request_id)

@@ -118,7 +118,6 @@ class LocalLiveStream(RecognizerStreamBase):
             raise ValueError("the local recognizer takes 16 kHz audio")
         super().__init__(sample_rate=sample_rate, room=room)
         self._owner = owner
-        self._room = room
         self._endpointer = Endpointer(owner.endpoint, sample_rate)
         self._pending: deque[bytes] = deque()
         self._pending_bytes = 0
@@ -137,8 +136,8 @@ class LocalLiveStream(RecognizerStreamBase):
             dropped = self._pending.popleft()
             self._pending_bytes -= len(dropped)
             self.dropped_bytes += len(dropped)
-            log.warning("local STT of room %s is behind; dropped %.1f s of audio", self._room,
-                        len(dropped) / 32000, extra={"room": self._room})  # fmt: skip
+            log.warning("local STT of room %s is behind; dropped %.1f s of audio", self.room,
+                        len(dropped) / 32000, extra={"room": self.room})  # fmt: skip
         self._audio_ready.set()
 
     def _input_ended(self) -> None:
@@ -175,7 +174,7 @@ class LocalLiveStream(RecognizerStreamBase):
                 "local-stt", f"voice detection failed: {e}", retryable=False
             )
             log.exception(
-                "local VAD of room %s failed: %s", self._room, e, extra={"room": self._room}
+                "local VAD of room %s failed: %s", self.room, e, extra={"room": self.room}
             )
         finally:
             await self._finish_work()
@@ -217,7 +216,7 @@ class LocalLiveStream(RecognizerStreamBase):
             self._failure = ProviderError(
                 "local-stt", f"transcription failed: {e}", retryable=False
             )
-            log.exception("local transcription in room %s failed: %s", self._room, e,
-                          extra={"room": self._room})  # fmt: skip
+            log.exception("local transcription in room %s failed: %s", self.room, e,
+                          extra={"room": self.room})  # fmt: skip
         finally:
             self._end()
