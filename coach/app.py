@@ -48,6 +48,7 @@ from coach.services import Services
 from coach.sessions.final_pass import FinalPass
 from coach.sessions.manager import SessionLimits, SessionManager
 from coach.sessions.session import LiveSession
+from coach.sessions.start import SessionStarter
 from coach.settings import Settings, load_settings
 from coach.speech.accumulator import SpeechConfig
 from coach.store.database import close_client, init_store, open_database
@@ -164,6 +165,7 @@ def create_app(
             egress=egress,
             egress_files=(EgressFiles(settings) if settings.livekit_egress_s3_bucket else None),
         )
+        app.state.starter = SessionStarter(app.state.services, observer=metrics)
         await interviews.start()
         await sessions.start()
         warm_up = _warm_up(app, live if settings.preloads_models else None)

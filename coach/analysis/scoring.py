@@ -126,6 +126,18 @@ def substance_from_text(summary: SessionSummary, t: Thresholds) -> float:
     return _ramp(share, t.function_share) * _ramp(len(words), t.answer_words) / 100 * heard
 
 
+def part_score(measure: str, value: float, t: Thresholds | None = None) -> float:
+    """The 0–100 part score a delivery measure's value earns, on the curves `score` uses."""
+    t = t or Thresholds()
+    curves = {
+        "speaking_rate": t.pace_points,
+        "fillers_per_minute": t.fillers_per_min,
+        "long_pauses_per_minute": t.pauses_per_min,
+        "hedges_per_minute": t.hedges_per_min,
+    }
+    return _ramp(value, curves[measure])
+
+
 def score(
     summary: SessionSummary,
     *,
@@ -144,10 +156,10 @@ def score(
     if summary.total_words == 0:
         pace = fillers = pauses = hedges = 0.0
     else:
-        pace = _ramp(pace_wpm, t.pace_points)
-        fillers = _ramp(fpm, t.fillers_per_min)
-        pauses = _ramp(ppm, t.pauses_per_min)
-        hedges = _ramp(hpm, t.hedges_per_min)
+        pace = part_score("speaking_rate", pace_wpm, t)
+        fillers = part_score("fillers_per_minute", fpm, t)
+        pauses = part_score("long_pauses_per_minute", ppm, t)
+        hedges = part_score("hedges_per_minute", hpm, t)
     substance = substance_from_text(summary, t)
     if rubric:
         substance = min(substance + 15, sum(rubric) / len(rubric))

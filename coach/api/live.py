@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 from collections import deque
 from typing import Any
 
@@ -13,16 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from coach.audio.source import AudioLimitError, AudioSource, PushedAudio
-from coach.encryption import EncryptionError
+from coach.audio.source import AudioLimitError, PushedAudio
+from coach.drills import DrillRequest
 from coach.error_reports import report_error
-from coach.interviewer.factory import PlanError
-from coach.livekit.rooms import claim_room
-from coach.livekit.source import LiveKitAudioSource
-from coach.providers import ProviderError
-from coach.ratelimits import RateLimited
-from coach.sessions.manager import SessionError, SessionSpec
+from coach.sessions.manager import SessionError
 from coach.sessions.session import Event, LiveSession
+from coach.sessions.start import StartError, StartRequest
 from coach.validation import first_error
 
 log = logging.getLogger("coach.api.live")
@@ -52,6 +47,7 @@ class StartMessage(BaseModel):
     participantIdentity: str | None = Field(None, min_length=1, max_length=200)
     audio: AudioFormat | None = None
     plan: dict[str, Any] | None = None
+    drill: DrillRequest | None = None
 
 
 class ResumeMessage(BaseModel):
@@ -170,128 +166,31 @@ class _Connection:
         except ValidationError as e:
             self.error("bad_start", first_error(e, whole="message"))
             return
-        try:
-            await self.services.rate_limits.hit(
-                "session", address=self.address, account=self.user_id
-            )
-        except RateLimited as e:
-            self.link.send(
-                {"type": "error", "code": "rate_limited", "message": str(e),
-                 "retryAfter": e.retry_after}
-            )  # fmt: skip
-            return
-        manager = self.services.sessions
-        source: AudioSource
-        if start.audio is None:
-            # LiveKit mode: the server joins the room and listens to the participant.
-            config = self.services.livekit
-            if config is None:
-                self.error(
-                    "livekit_not_configured",
-                    "LiveKit mode needs LIVEKIT_URL/API_KEY/API_SECRET on the server; "
-                    'send "audio" to stream the microphone over this socket instead',
-                )
-                return
-            if not start.roomName:
-                self.error("bad_start", "LiveKit mode needs roomName")
-                return
-            # the candidate's LiveKit token carries their user id as identity: that is the
-            # only participant a session of theirs may listen to
-            if start.participantIdentity not in (None, self.user_id):
-                self.error(
-                    "identity_not_yours",
-                    "participantIdentity must be your own LiveKit identity (your user id, as "
-                    "in the token from POST /api/livekit/token), or left out",
-                )
-                return
-        # a session names only rooms its user owns (the first to name a room owns it)
-        if start.roomName is not None and not await claim_room(
-            self.user_id, start.roomName, self.services.settings.room_hold
-        ):
-            self.error("room_taken", "this room belongs to another user")
-            return
-        try:
-            if start.audio is not None:
-                source = PushedAudio(
-                    start.audio.sampleRate, max_frame_bytes=manager.limits.max_frame_bytes
-                )
-            else:
-                assert self.services.livekit is not None and start.roomName is not None
-                source = LiveKitAudioSource(
-                    self.services.livekit,
-                    start.roomName,
-                    self.user_id,
-                    observer=self.ws.app.state.metrics,
-                )
-            # stream mode: the text interviewer; LiveKit mode: the voice interviewer below
-            interviewer = (
-                self.services.interviewer_for(start.plan)
-                if start.plan and start.audio is not None
-                else None
-            )
-            data_key = await manager.data_key(self.user_id)
-            self.session = manager.open(
-                SessionSpec(
-                    user_id=self.user_id,
-                    room_name=start.roomName or f"practice-{uuid.uuid4().hex[:16]}",
-                    participant_identity=start.participantIdentity or self.user_id,
-                    source=source,
-                    interviewer=interviewer,
-                    # LiveKit mode is recorded by Egress, in the room, when configured
-                    record=self.services.settings.record_audio and start.audio is not None,
-                    address=self.address,
-                    data_key=data_key,
-                )
-            )
-        except (SessionError, AudioLimitError) as e:
-            self.error(e.code, str(e))
-            return
-        except PlanError as e:
-            self.error("bad_plan", str(e))
-            return
-        except EncryptionError as e:  # the account is gone (erased mid-request)
-            log.warning("start refused: %s", e)
-            self.error("account_erased", "this account no longer exists")
-            return
-        self.link.send(
-            {"type": "ready", "sessionId": self.session.id, "roomName": self.session.room_name}
+        request = StartRequest(
+            user_id=self.user_id,
+            address=self.address,
+            sample_rate=start.audio.sampleRate if start.audio is not None else None,
+            room_name=start.roomName,
+            participant_identity=start.participantIdentity,
+            plan=start.plan,
+            drill=start.drill,
         )
-        self.session.attach(self.link.send)
-        if start.audio is None and start.plan and self.services.livekit is not None:
-            await self._start_voice(start.plan)
-        egress = self.services.egress
-        if start.audio is None and egress is not None:
-            try:
-                self.session.egress_id = await egress.start(self.session.room_name)
-            except ProviderError as e:
-                # the interview matters more than its recording: go on without one
-                log.error("egress for session %s did not start: %s", self.session.id, e)
-                self.error(
-                    "recording_unavailable",
-                    "the recording could not start; the interview goes on unrecorded",
-                )
-
-    async def _start_voice(self, raw_plan: dict[str, Any]) -> None:
-        session, config, settings = self.session, self.services.livekit, self.services.settings
-        assert session is not None and config is not None
-        from coach.interviewer.agent import interview_session, voice_available
-        from coach.interviewer.plan import InterviewPlan
-
-        if not voice_available(settings):
-            why = "the voice interviewer needs OPENAI_API_KEY on the server"
-            self.error("interviewer_unavailable", why)
-            return
         try:
-            plan = InterviewPlan.model_validate(raw_plan)
-            token = config.interviewer_token(session.room_name)
-            session.voice = await interview_session(settings, config.url, token, plan, session)
-        except Exception as e:  # the interview can go on without the AI voice
-            log.error("voice interviewer of session %s failed: %s", session.id, e)
-            # the client hears what happened, never the internal reason
-            self.error(
-                "interviewer_unavailable",
-                "the voice interviewer could not start; the interview goes on without it",
-            )
+            started = await self.ws.app.state.starter.start(request)
+        except StartError as e:
+            event: Event = {"type": "error", "code": e.code, "message": e.message}
+            if e.retry_after is not None:
+                event["retryAfter"] = e.retry_after
+            self.link.send(event)
+            return
+        self.session = session = started.session
+        ready: Event = {"type": "ready", "sessionId": session.id, "roomName": session.room_name}
+        if session.drill is not None:
+            ready["drill"] = session.drill.model_dump(mode="json", by_alias=True)
+        self.link.send(ready)
+        session.attach(self.link.send)
+        for notice in started.notices:
+            self.error(notice.code, notice.message)
 
     def resume(self, message: dict[str, Any]) -> None:
         if self.session is not None:

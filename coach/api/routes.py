@@ -246,7 +246,7 @@ def _record(iv: Interview) -> Record | None:
         return None
     measured = [Measured("overall", "Overall score", float(a.overall_score), "/100")]
     measured += [Measured(f.measure, f.label, f.value, f.unit, f.band.good) for f in a.findings]
-    return Record(iv.id, iv.created_at, tuple(measured))
+    return Record(iv.id, iv.created_at, tuple(measured), "drill" if iv.drill else "interview")
 
 
 def _measure_out(m: MeasureProgress) -> MeasureOut:
@@ -263,7 +263,10 @@ def _measure_out(m: MeasureProgress) -> MeasureOut:
         improved=m.improved,
         goal=m.goal,
         goal_met=m.goal_met,
-        samples=[SampleOut(interview_id=s.interview_id, at=s.at, value=s.value) for s in m.samples],
+        samples=[
+            SampleOut(interview_id=s.interview_id, at=s.at, value=s.value, kind=s.kind)
+            for s in m.samples
+        ],
     )
 
 
@@ -280,7 +283,13 @@ async def my_progress(request: Request) -> Response:
     records = [r for r in map(_record, done) if r is not None]
     measures = [_measure_out(m) for m in progress(records, user.goals, last_n=last)]
     return _json(
-        ProgressOut(interviews=len(records), last=last, measures=measures, goals=user.goals)
+        ProgressOut(
+            interviews=len(records),
+            drills=sum(1 for r in records if r.kind == "drill"),
+            last=last,
+            measures=measures,
+            goals=user.goals,
+        )
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from coach.analysis.feedback import AiAnalysis
+from coach.drills import DrillResult, DrillSpec
 from coach.interviewer.plan import InterviewPlan
 from coach.speech.summary import SessionSummary, WireModel
 from coach.usage import Usage
@@ -89,6 +90,12 @@ class InterviewOut(SessionSummary):
     usage: Usage | None = Field(
         None, description="what the interview used: speech-to-text, model tokens, LiveKit"
     )
+    drill: DrillSpec | None = Field(
+        None, description="a drill on one habit (docs/protocol.md); null for a full interview"
+    )
+    drill_result: DrillResult | None = Field(
+        None, description="a drill's result, from its analysis' finding on the habit"
+    )
 
 
 class InterviewPage(WireModel):
@@ -168,6 +175,7 @@ class SampleOut(WireModel):
     interview_id: str
     at: dt.datetime
     value: float
+    kind: Literal["interview", "drill"] = "interview"
 
 
 class MeasureOut(WireModel):
@@ -191,7 +199,8 @@ class MeasureOut(WireModel):
 class ProgressOut(WireModel):
     """Progress across the user's analyzed interviews."""
 
-    interviews: int
+    interviews: int = Field(description="analyzed interviews and drills counted")
+    drills: int = Field(0, description="how many of them were drills")
     last: int
     measures: list[MeasureOut]
     goals: dict[str, float]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Better = Literal["lower", "higher", "band"]
+# drills (coach.drills) count in progress like interviews, marked so a chart can tell them apart
+Kind = Literal["interview", "drill"]
 
 # which way is better for each measure a goal can be set on
 GOAL_DIRECTIONS: dict[str, Better] = {
@@ -54,6 +56,7 @@ class Record:
     interview_id: str
     at: dt.datetime
     measures: tuple[Measured, ...]
+    kind: Kind = "interview"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class Sample:
     interview_id: str
     at: dt.datetime
     value: float
+    kind: Kind = "interview"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +144,7 @@ def progress(
     for name in names:
         rows = seen[name]
         last = rows[-1][1]
-        samples = tuple(Sample(r.interview_id, r.at, m.value) for r, m in rows)
+        samples = tuple(Sample(r.interview_id, r.at, m.value, r.kind) for r, m in rows)
         better = _better(name, last.good)
         change = improved = None
         recent_mean = change_over_recent = None

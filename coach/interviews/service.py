@@ -13,6 +13,7 @@ from beanie import SortDirection
 from pymongo import ReturnDocument
 
 from coach.analysis.base import Analyzer
+from coach.drills import DrillSpec
 from coach.encryption import EncryptionError
 from coach.error_reports import report_error
 from coach.speech.summary import SessionSummary
@@ -109,6 +110,7 @@ class InterviewService:
         *,
         idempotency_key: str | None = None,
         usage: Usage | None = None,
+        drill: DrillSpec | None = None,
     ) -> Interview:
         """Store a processing interview and analyze it.
 
@@ -130,6 +132,7 @@ class InterviewService:
                 "participant_identity": participant_identity,
                 "idempotency_key": idempotency_key,
                 "usage": usage,
+                "drill": drill,
             }
         )
         await Interview.get_pymongo_collection().insert_one(await self._seal(interview))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from coach.audio.praat_process import PraatProcess
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
+from coach.drills import DrillCoach, DrillSpec
 from coach.encryption import seal_bytes, unseal_bytes
 from coach.file_worker import FileWorker
 from coach.interviews.service import InterviewService
@@ -71,6 +72,8 @@ class SessionSpec:
     session_id: str | None = None  # a LiveKit job's interview id, so a redispatch is one
     address: str | None = None  # the client's address; None for a LiveKit job
     data_key: bytes | None = None  # the user's data key: the journal is sealed with it
+    drill: DrillSpec | None = None  # a drill on one habit, not a full interview
+    coach: DrillCoach | None = None  # the drill's live nudges
 
 
 def _seal_file(plain: Path, sealed: Path, key: bytes, where: str) -> None:
@@ -234,14 +237,17 @@ class SessionManager:
             raise SessionError(
                 "max_sessions", f"the server is at its limit of {lim.max_sessions} live sessions"
             )
-        mine = sum(1 for s in self._live.values() if s.user_id == spec.user_id)
+        # a session that is finishing is being stored, not practised in: the candidate who
+        # just ended one may start the next at once
+        live = [s for s in self._live.values() if s.state == "live"]
+        mine = sum(1 for s in live if s.user_id == spec.user_id)
         if mine >= lim.max_sessions_per_user:
             raise SessionError(
                 "max_sessions_per_user",
                 f"at most {lim.max_sessions_per_user} live sessions per user",
             )
         if spec.address is not None:
-            here = sum(1 for sid in self._live if self._address.get(sid) == spec.address)
+            here = sum(1 for s in live if self._address.get(s.id) == spec.address)
             if here >= lim.max_sessions_per_address:
                 raise SessionError(
                     "max_sessions_per_address",
@@ -267,6 +273,7 @@ class SessionManager:
                 "userId": spec.user_id,
                 "roomName": spec.room_name,
                 "participantIdentity": spec.participant_identity,
+                **({"drill": spec.drill.model_dump(mode="json")} if spec.drill else {}),
             },
             data_key=spec.data_key,
             worker=self.files,
@@ -291,6 +298,8 @@ class SessionManager:
             metrics=self.metrics,
             pitch=self._praat.contours,
             recognizer=self.recognizer.name,
+            drill=spec.drill,
+            coach=spec.coach,
         )
         self._live[session_id] = session
         if spec.address is not None:
@@ -382,6 +391,7 @@ class SessionManager:
                 summary,
                 idempotency_key=f"session:{session.id}",
                 usage=usage,
+                drill=session.drill,
             )
         except Exception:
             # The database is down: the journal stays on disk and the next start stores it.
@@ -471,6 +481,7 @@ class SessionManager:
                     h["participantIdentity"],
                     summary,
                     idempotency_key=f"session:{h['sessionId']}",
+                    drill=DrillSpec.model_validate(h["drill"]) if h.get("drill") else None,
                 )
                 interview_id = interview.id
                 plain = self.recording_path(interview_id)

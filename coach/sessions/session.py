@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from coach.audio.prosody import Contours, LiveVocalTracker
 from coach.audio.source import SAMPLE_RATE, AudioSource, PushedAudio
+from coach.drills import DrillCoach, DrillSpec, Nudge
 from coach.error_reports import report_error
 from coach.providers import ProviderError
 from coach.sessions.final_pass import FinalPass
@@ -157,6 +158,8 @@ class LiveSession:
         final_pass: FinalPass | None = None,
         metrics: Metrics | None = None,
         recognizer: str = "",
+        drill: DrillSpec | None = None,
+        coach: DrillCoach | None = None,
     ) -> None:
         self.id = session_id
         self.user_id = user_id
@@ -188,6 +191,10 @@ class LiveSession:
         self._final_pass = final_pass
         self._metrics = metrics
         self.recognizer = recognizer
+        # a drill: one habit, one prompt, a time limit and nudges on that habit
+        self.drill = drill
+        self._coach = coach
+        self._fillers_nudged = 0
         # language-model calls made for this session (follow-ups), for its usage
         self._llm_calls: list[LlmCall] = []
         # the voice interviewer's, read when it stops
@@ -323,6 +330,8 @@ class LiveSession:
             if self.interviewer is not None:
                 for turn in await self.interviewer.tick(self.clock):
                     self._ask(turn)
+            if self._coach is not None and self.state == "live":
+                self._drill_tick(self._coach)
             if self.clock >= self._max_duration and self.state == "live":
                 self.error(
                     "max_duration",
@@ -402,6 +411,8 @@ class LiveSession:
                     self.accumulator.update(event.words, is_final=event.is_final)
                     if event.is_final and self.journal is not None and event.words:
                         self.journal.words(event.words)
+                    if event.is_final and self._coach is not None:
+                        self._drill_fillers(self._coach)
                     if self.interviewer is not None and event.words:
                         self.interviewer.speaking(event.end)
                         if event.is_final:
@@ -458,6 +469,34 @@ class LiveSession:
                     "recentFillers": m.recent_fillers,
                 }
             )
+            if self._coach is not None:
+                measured = m.current_wpm if m.speaking_wpm is not None else None
+                self._nudge(self._coach.pace(measured, self.clock))
+
+    # -- drills ----------------------------------------------------------------------------
+
+    def _nudge(self, nudge: Nudge | None) -> None:
+        if nudge is None:
+            return
+        event: Event = {"type": "nudge", "habit": nudge.habit, "tone": nudge.tone,
+                        "message": nudge.message, "at": round(nudge.at, 3)}  # fmt: skip
+        if nudge.value is not None:
+            event["value"] = round(nudge.value, 1)
+        self.emit(event)
+
+    def _drill_tick(self, coach: DrillCoach) -> None:
+        if coach.time_up(self.clock):
+            # the drill's time is up: it ends like a completed interview
+            self.finish("drill_time")
+            return
+        silent_since = self._speech_at if self._speaking is False else None
+        self._nudge(coach.tick(self.clock, speaking=self._speaking, silent_since=silent_since))
+
+    def _drill_fillers(self, coach: DrillCoach) -> None:
+        fillers = self.accumulator.fillers()
+        for f in fillers[self._fillers_nudged :]:
+            self._nudge(coach.filler(f.word, f.timestamp))
+        self._fillers_nudged = max(self._fillers_nudged, len(fillers))
 
     # -- the end -------------------------------------------------------------------------
 

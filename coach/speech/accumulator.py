@@ -191,6 +191,11 @@ class SpeechAccumulator:
             recent_fillers=recent_fillers,
         )
 
+    def fillers(self) -> tuple[Filler, ...]:
+        """The fillers in the committed words so far, in time order."""
+        self._refresh()
+        return tuple(self._filler_out)
+
     def _refresh(self) -> None:
         if self._dirty >= len(self._words) and self._dirty > 0:
             return

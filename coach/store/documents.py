@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from coach.analysis.feedback import AiAnalysis
+from coach.drills import DrillSpec, drill_result
 from coach.speech.summary import SessionSummary
 from coach.usage import Usage
 
@@ -78,6 +79,8 @@ class Interview(Document, SessionSummary):
     idempotency_key: str | None = None
     # what it used of the paid services (docs/cost.md); None for interviews stored before
     usage: Usage | None = None
+    # a drill on one habit (coach.drills), None for a full interview
+    drill: DrillSpec | None = None
 
     class Settings:
         name = "interviews"
@@ -105,6 +108,12 @@ class Interview(Document, SessionSummary):
             exclude={"lease_until", "participant_identity", "revision_id"},
         )
         out["id"] = out.pop("_id")
+        if self.drill is not None:
+            # read from the analysis' own finding, so the drill's result and the report agree
+            result = drill_result(self.drill, self.ai_analysis)
+            out["drillResult"] = (
+                None if result is None else result.model_dump(mode="json", by_alias=True)
+            )
         return out
 
 

@@ -187,14 +187,27 @@ function speak(text) {
 
 async function startInterview(event) {
   event.preventDefault();
-  notice("");
-  $("analyzing-status").textContent = ANALYZING;
   const plan = {
     role: $("role").value.trim() || "general",
     seniority: $("seniority").value,
     questions: Number($("questions").value) || 3,
   };
   if ($("minutes").value) plan.minutes = Number($("minutes").value);
+  await begin({ plan }, null);
+}
+
+const HABIT_TITLES = { fillers: "Filler words", pace: "Speaking pace", pauses: "Long pauses" };
+
+// A drill: one prompt, one habit, a time limit; the server ends it and sends hints on that habit.
+async function startDrill(event) {
+  event.preventDefault();
+  const drill = { habit: $("drill-habit").value, seconds: Number($("drill-seconds").value) };
+  await begin({ drill }, drill);
+}
+
+async function begin(extra, drill) {
+  notice("");
+  $("analyzing-status").textContent = ANALYZING;
   stopAudio();
   try {
     state.audio = await openMicrophone((pcm) => sendAudio(pcm), null);
@@ -216,11 +229,19 @@ async function startInterview(event) {
   clearInterval(state.pauseTimer);
   $("stat-speaking").textContent = "—";
   state.interviewDone = false;
+  state.drill = drill;
+  state.serverNudge = null;
   $("end").disabled = false;
-  $("next").hidden = false;
+  $("end").textContent = drill ? "End drill" : "End interview";
+  $("next").hidden = Boolean(drill);
   $("question-count").textContent = "";
+  $("interview-title").textContent = drill ? `Drill: ${HABIT_TITLES[drill.habit]}` : "Interview";
+  $("turn-rule").textContent = drill
+    ? `One question. The drill ends by itself after ${clock(drill.seconds)}; hints here are about ${HABIT_TITLES[drill.habit].toLowerCase()} only.`
+    : "Answer out loud. I'll move on after a few seconds of silence, or when you press “Next question”.";
+  $("stat-time").textContent = drill ? `${clock(drill.seconds)} left` : "0:00";
   show("interview");
-  connect({ action: "start", audio: { encoding: "linear16", sampleRate: 16000 }, plan });
+  connect({ action: "start", audio: { encoding: "linear16", sampleRate: 16000 }, ...extra });
 }
 
 function sendAudio(pcm) {
@@ -281,7 +302,11 @@ function onEvent(event) {
         notice("Reconnected.", "info");
         setTimeout(() => notice(""), 2000);
       }
+      if (event.drill) state.drill = event.drill;
       if (state.ending && event.state === "live") state.ws.send(JSON.stringify({ action: "complete" }));
+      break;
+    case "nudge":
+      onNudge(event);
       break;
     case "transcript":
       if (event.isFinal) {
@@ -304,10 +329,10 @@ function onEvent(event) {
         $("final-text").textContent = "";
         $("interim-text").textContent = "";
       }
-      if (event.number && event.of && !event.closing) {
+      if (event.number && event.of && !event.closing && !state.drill) {
         $("question-count").textContent = `· question ${event.number} of ${event.of}`;
       }
-      $("next").hidden = Boolean(event.closing);
+      $("next").hidden = Boolean(event.closing || state.drill);
       if (event.kind !== "nudge") $("nudge").hidden = true;
       speak(event.text);
       if (event.closing) $("end").textContent = "Finish and see results";
@@ -344,7 +369,9 @@ function onEvent(event) {
 // words are being decoded; the fillers nudge shows while 3 or more fillers fall in the last 30 s
 // (`recentFillers`) and clears by itself after that long without them.
 function onMetrics(m) {
-  $("stat-time").textContent = clock(m.elapsed);
+  $("stat-time").textContent = state.drill
+    ? `${clock(Math.max(0, state.drill.seconds - m.elapsed))} left`
+    : clock(m.elapsed);
   const measured = m.speakingWpm !== null && m.speakingWpm !== undefined;
   $("stat-wpm").textContent = measured ? `${whole(m.wpm)} wpm` : "— wpm";
   $("stat-fillers").textContent = `${m.fillers} filler${m.fillers === 1 ? "" : "s"}`;
@@ -362,7 +389,30 @@ const FILLER_BURST = 3;
 // a silence this long is a long pause in the report: the live view says so as it happens
 const LONG_PAUSE_SECONDS = 3;
 
+// A drill's hints come from the server, tuned to its habit (docs/protocol.md, `nudge`); each
+// stays up a few seconds and replaces the general ones while it does.
+const SERVER_NUDGE_MS = 5000;
+
+function onNudge(event) {
+  state.serverNudge = { text: event.message, tone: event.tone, until: performance.now() + SERVER_NUDGE_MS };
+  clearTimeout(state.nudgeTimer);
+  state.nudgeTimer = setTimeout(showNudge, SERVER_NUDGE_MS + 50);
+  showNudge();
+}
+
 function showNudge() {
+  const server = state.serverNudge;
+  if (server && performance.now() < server.until) {
+    $("nudge").textContent = server.text;
+    $("nudge").className = server.tone === "good" ? "good" : "";
+    $("nudge").hidden = false;
+    return;
+  }
+  $("nudge").className = "";
+  if (state.drill) {
+    $("nudge").hidden = true;
+    return;
+  }
   const silent = state.speaking === false && state.silentSince !== null;
   const paused = silent ? (performance.now() - state.silentSince) / 1000 : 0;
   const nudge =
@@ -501,8 +551,21 @@ async function loadRecording(interview) {
   }
 }
 
+function renderDrill(iv) {
+  const r = iv.drillResult;
+  $("drill-result").hidden = !iv.drill;
+  if (!iv.drill) return;
+  $("drill-result-title").textContent = `Drill · ${HABIT_TITLES[iv.drill.habit]} · “${iv.drill.prompt}”`;
+  $("drill-result-score").textContent = r ? `${r.score}/100` : "—";
+  $("drill-result-text").textContent = r
+    ? r.text
+    : iv.status === "processing" ? "Scoring…" : "Nothing was said, so there is nothing to score.";
+}
+
 function renderResults(iv) {
   const a = iv.aiAnalysis;
+  renderDrill(iv);
+  $("results-title").textContent = iv.drill ? "Your drill" : "Your results";
   $("failed").hidden = iv.status !== "failed";
   if (iv.status === "failed") $("failed-text").textContent = `The analysis failed: ${iv.error || "unknown error"}.`;
   $("score-overall").textContent = a ? a.overallScore : "—";
@@ -632,8 +695,11 @@ async function openHistory() {
     ...items.map((iv) => {
       const when = new Date(iv.createdAt).toLocaleString();
       const score = iv.aiAnalysis ? `score ${iv.aiAnalysis.overallScore}` : iv.status;
+      const what = iv.drill
+        ? `drill on ${HABIT_TITLES[iv.drill.habit].toLowerCase()}${iv.drillResult ? ` (${iv.drillResult.score}/100)` : ""}`
+        : score;
       return el("li", {}, el("button", { type: "button", class: "link",
-        onclick: () => openResults(iv.id, iv) }, `${when} — ${score}, ${whole(iv.averagePace)} wpm, ${iv.fillers.length} fillers`));
+        onclick: () => openResults(iv.id, iv) }, `${when} — ${what}, ${whole(iv.averagePace)} wpm, ${iv.fillers.length} fillers`));
     }),
   );
   const scored = items.filter((iv) => iv.aiAnalysis).reverse();
@@ -729,6 +795,7 @@ function main() {
   });
   $("mic-test").addEventListener("click", micTest);
   $("setup-form").addEventListener("submit", startInterview);
+  $("drill-form").addEventListener("submit", startDrill);
   $("end").addEventListener("click", endInterview);
   $("next").addEventListener("click", nextQuestion);
   $("retry").addEventListener("click", retryAnalysis);

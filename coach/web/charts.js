@@ -128,9 +128,11 @@ export function measureChart(svg, m) {
   svg.append(node("polyline", { points: values.map((v, i) => `${x(i)},${y(v)}`).join(" "),
     fill: "none", stroke: "#1f5fbf", "stroke-width": 2 }));
   m.samples.forEach((s, i) => {
-    const c = node("circle", { cx: x(i), cy: y(s.value), r: 4, fill: "#1f5fbf", class: "point",
-      "data-value": s.value });
-    c.append(node("title", {}, `${new Date(s.at).toLocaleDateString()}: ${s.value}`));
+    // a drill is drawn hollow: one habit practised, not a whole interview
+    const drill = s.kind === "drill";
+    const c = node("circle", { cx: x(i), cy: y(s.value), r: 4, fill: "#1f5fbf",
+      class: drill ? "point drill" : "point", "data-value": s.value });
+    c.append(node("title", {}, `${new Date(s.at).toLocaleDateString()}${drill ? " (drill)" : ""}: ${s.value}`));
     svg.append(c);
   });
 }

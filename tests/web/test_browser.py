@@ -16,7 +16,8 @@ from coach.analysis.feedback import AiAnalysis
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
 from coach.speech.summary import SessionSummary
-from tests.analysis.sessions import FIXTURES, truth
+from coach.stt.scripted import ScriptedRecognizer
+from tests.analysis.sessions import FIXTURES, from_truth, truth, truth_words
 from tests.live.server import LiveServer, serve
 from tests.live.test_stream_sessions import database, settings
 
@@ -300,3 +301,97 @@ async def test_failed_analysis_offers_a_retry_that_works(browser: Any, tmp_path:
             "document.getElementById('score-overall').textContent.trim() !== '—'", timeout=30_000
         )
         assert await failed.is_hidden()
+
+
+async def _analyzed_interview(c: httpx.AsyncClient, token: str, name: str) -> str:
+    """An interview of fixture `name` stored and analyzed through the REST API."""
+    auth = {"authorization": f"Bearer {token}"}
+    summary = from_truth(truth(name))
+    r = await c.post(
+        "/api/interviews/analyze",
+        headers=auth,
+        json={"roomName": f"r-{name}", "participantIdentity": "p",
+              "sessionData": json.loads(summary.model_dump_json(by_alias=True))},
+    )  # fmt: skip
+    iid = str(r.json()["id"])
+    for _ in range(200):
+        if (await c.get(f"/api/interviews/{iid}", headers=auth)).json()["status"] == "completed":
+            return iid
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"interview {name} was not analyzed")
+
+
+async def test_a_drill_in_the_browser_then_progress_after_three(
+    browser: Any, tmp_path: Path
+) -> None:
+    gt = truth("weakness")
+    shots = Shots(tmp_path / "screens")
+    # the fake microphone plays the fixture; its words come from the scripted recognizer
+    app = create_app(
+        settings(tmp_path),
+        analyzer=OfflineCoach(),
+        database=database(),
+        recognizer=ScriptedRecognizer.from_words(truth_words(gt)),
+    )
+    async with serve(app) as srv:
+        page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await sign_up(page, srv)
+        token = await page.evaluate("sessionStorage.getItem('coach.token')")
+        async with httpx.AsyncClient(base_url=srv.url) as c:
+            earlier = [await _analyzed_interview(c, token, n) for n in ("project", "thinking")]
+
+        await page.get_by_label("Habit", exact=True).select_option("fillers")
+        await page.get_by_label("Length", exact=True).select_option("60")
+        await page.get_by_role("button", name="Start drill").click()
+        await page.get_by_role("heading", name="Drill: Filler words").wait_for()
+        assert await page.get_by_role("button", name="Next question").is_hidden()
+        assert "ends by itself after 1:00" in await page.locator("#turn-rule").inner_text()
+        # the fixture opens with "um": the drill's own hint about it shows while it is fresh
+        await page.wait_for_function(
+            "document.getElementById('nudge').textContent.includes('pause silently')",
+            timeout=30_000,
+        )
+        await shots.take(page, "drill")
+        # nobody presses End: the drill stops at its time limit and scores the habit
+        await page.get_by_role("heading", name="Your drill").wait_for(timeout=120_000)
+        await page.wait_for_function(
+            "document.getElementById('drill-result-score').textContent.includes('/100')",
+            timeout=30_000,
+        )
+        await shots.take(page, "drill-result")
+        iid = (await page.evaluate("location.hash")).split("/")[-1]
+        async with httpx.AsyncClient(base_url=srv.url) as c:
+            stored = (
+                await c.get(f"/api/interviews/{iid}", headers={"authorization": f"Bearer {token}"})
+            ).json()
+        result = stored["drillResult"]
+        assert stored["drill"]["habit"] == "fillers" and stored["drill"]["seconds"] == 60
+        assert await page.locator("#drill-result-score").inner_text() == f"{result['score']}/100"
+        assert await page.locator("#drill-result-text").inner_text() == result["text"]
+
+        await page.get_by_role("button", name="History").click()
+        await page.get_by_role("heading", name="Your interviews").wait_for()
+        assert await page.locator("#history-list li").count() == 3
+        await page.get_by_text("drill on filler words").wait_for()
+        fillers = page.locator('#progress .measure[data-measure="fillers_per_minute"]')
+        await fillers.wait_for()
+        # three points, oldest first; the drill (the newest) drawn hollow
+        points = fillers.locator("circle.point")
+        assert await points.count() == 3
+        assert await fillers.locator("circle.point.drill").count() == 1
+        assert await points.nth(2).get_attribute("class") == "point drill"
+        progress = (
+            await httpx.AsyncClient(base_url=srv.url).get(
+                "/api/me/progress", headers={"authorization": f"Bearer {token}"}
+            )
+        ).json()
+        fpm = next(m for m in progress["measures"] if m["measure"] == "fillers_per_minute")
+        assert [s["interviewId"] for s in fpm["samples"]] == [*earlier, iid]
+        plotted = [float(await points.nth(i).get_attribute("data-value") or 0) for i in range(3)]
+        assert plotted == [s["value"] for s in fpm["samples"]]
+        await readable_on_a_phone(page, "#progress svg, #trend-chart")
+        await shots.take(page, "progress-three")
+        assert errors == []
+    assert len(list((tmp_path / "screens").glob("*.png"))) == 3
