@@ -21,8 +21,15 @@ const state = {
 
 // ---- plumbing -------------------------------------------------------------------------
 
+const MIC_PROMPT = "Press “Test microphone” and say a few words.";
+
 function show(name) {
   for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
+  if (name === "setup" && !state.audio) {
+    // a new interview starts from an untested microphone, not the last one's "Listening"
+    $("mic-status").textContent = MIC_PROMPT;
+    $("mic-level").value = 0;
+  }
   const signedIn = Boolean(state.token);
   $("nav-history").hidden = !signedIn;
   $("nav-new").hidden = !signedIn;

@@ -218,6 +218,10 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         exported = json.loads(await asyncio.to_thread(Path(saved).read_text))
         assert [i["id"] for i in exported["interviews"]] == [iid]
         assert exported["account"]["goals"] == {"fillers_per_minute": 3.0}
+        # a new interview starts from an untested microphone, not the last one's "Listening"
+        await page.get_by_role("button", name="New interview").click()
+        status = await page.locator("#mic-status").inner_text()
+        assert status.startswith("Press") and "Listening" not in status
         assert errors == []
     assert len(list((tmp_path / "screens").glob("*.png"))) == 5
 
