@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -29,6 +29,7 @@ from coach.api.web import WEB_ROUTES
 from coach.auth.tickets import TicketBook
 from coach.auth.tokens import TokenIssuer
 from coach.auth.users import UserService
+from coach.collector import freeze_startup, thaw
 from coach.encryption import DataKeys, Vault
 from coach.file_worker import FileWorker
 from coach.interviewer.agent import interview_session, voice_available
@@ -168,7 +169,14 @@ def create_app(
         app.state.starter = SessionStarter(app.state.services, observer=metrics)
         await interviews.start()
         await sessions.start()
-        warm_up = _warm_up(app, live if settings.preloads_models else None)
+        freeze_startup()
+        warm_up = _warm_up(
+            app,
+            live if settings.preloads_models else None,
+            # the models are start-up too, unless sessions began meanwhile (theirs would be
+            # frozen with them)
+            idle=lambda: sessions.live_count == 0 and interviews.queued == 0,
+        )
         agent_server = (
             CoachAgentServer(
                 livekit,
@@ -191,6 +199,7 @@ def create_app(
         try:
             yield
         finally:
+            thaw()
             app.state.shutting_down = True
             await lag.aclose()
             warm_up.cancel()
@@ -279,7 +288,9 @@ def voice_starter(settings: Settings, livekit: LiveKitConfig) -> VoiceStarter | 
     return start
 
 
-def _warm_up(app: Starlette, recognizer: StreamingRecognizer | None) -> asyncio.Task[None]:
+def _warm_up(
+    app: Starlette, recognizer: StreamingRecognizer | None, *, idle: Callable[[], bool]
+) -> asyncio.Task[None]:
     """Load the recognizer's models off the loop; /health/ready waits for them."""
     prepare = getattr(recognizer, "prepare", None)
     # nothing to load (Deepgram, a test's recognizer) or not preloading: ready at once
@@ -291,6 +302,8 @@ def _warm_up(app: Starlette, recognizer: StreamingRecognizer | None) -> asyncio.
             if prepare is not None:
                 await asyncio.to_thread(prepare)
                 log.info("speech models loaded in %.1f s", time.monotonic() - started)
+                if idle():
+                    freeze_startup()
         except Exception as e:  # the first session will try again; readiness says no meanwhile
             log.exception("loading the speech models failed: %s", e)
             error_reports.report_error(e)

@@ -245,10 +245,15 @@ class LiveVocalTracker:
             self._start()
             assert self._task is not None
             await self._task
-        times, f0, db = self.track.contours()
         spans = speech_spans((w.start, w.end) for w in summary.words)
         edges = [(p.segment_start, p.segment_end) for p in summary.pace_timeline]
-        return variety(times, f0, db, spans, edges)
+
+        def measure() -> VocalVariety:
+            times, f0, db = self.track.contours()
+            return variety(times, f0, db, spans, edges)
+
+        # tens of milliseconds of numpy for a long interview: never on the loop carrying audio
+        return await asyncio.to_thread(measure)
 
     @property
     def done(self) -> bool:

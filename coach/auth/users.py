@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from pymongo.errors import DuplicateKeyError
 
 from coach.auth.tokens import DUMMY_HASH, hash_password, verify_password
 from coach.store.documents import User
 
-# argon2 takes ~0.1 s of CPU: it runs in worker threads, a few at a time, so a burst of sign-ups
-# never stalls the event loop that carries live audio.
-HASHING_AT_ONCE = 2
+# argon2 takes ~0.1 s of CPU on one lane: it runs in worker threads, one per core but one, so a
+# burst of sign-ups always leaves a core to the event loop that carries live audio.
+HASHING_AT_ONCE = max(1, (os.cpu_count() or 2) - 1)
 
 
 class EmailTaken(Exception):

@@ -13,6 +13,7 @@ from coach.audio.prosody import Contours, LiveVocalTracker
 from coach.audio.source import SAMPLE_RATE, AudioSource, PushedAudio
 from coach.drills import DrillCoach, DrillSpec, Nudge
 from coach.error_reports import report_error
+from coach.loop_turns import one_turn
 from coach.providers import ProviderError
 from coach.sessions.final_pass import FinalPass
 from coach.sessions.journal import Journal
@@ -526,7 +527,10 @@ class LiveSession:
             if self.journal is not None:
                 self.journal.clock(self.clock)
                 self.journal.close()
-            summary = self.accumulator.summary()
+            # sessions often end together (a shutdown, a class of students): each summary
+            # takes a turn of the loop of its own
+            async with one_turn():
+                summary = self.accumulator.summary()
             if self._final_pass is not None and self.recorder is not None:
                 summary = await self._full_accuracy(self._final_pass, self.recorder, summary)
             if self.vocal is not None:

@@ -99,7 +99,6 @@ class SpeechAccumulator:
         lex, gap = self.config.lexicon, self.config.pause_threshold
         self._words: list[Word] = []
         self._mids: list[float] = []
-        self._outs: list[WordOut] = []
         self._interim: list[Word] = []
         self._silences: list[Silence] | None = None
         self._questions: list[QuestionTiming] = []
@@ -136,7 +135,6 @@ class SpeechAccumulator:
         j = bisect.bisect_right(self._mids, hi)
         self._words[i:j] = new
         self._mids[i:j] = [w.midpoint for w in new]
-        self._outs[i:j] = [word_out(w) for w in new]
         self._dirty = min(self._dirty, i)
         self._interim = [w for w in self._interim if w.midpoint > hi]
         self._clock = max(self._clock, new[-1].end)
@@ -251,7 +249,9 @@ class SpeechAccumulator:
             )
         return spans
 
-    def _segments(self, pauses: Sequence[Silence]) -> list[TranscriptSegment]:
+    def _segments(
+        self, pauses: Sequence[Silence], outs: Sequence[WordOut]
+    ) -> list[TranscriptSegment]:
         bounds = [0]
         for p in pauses:
             k = bisect.bisect_left(self._mids, p.start + p.duration / 2)
@@ -263,7 +263,7 @@ class SpeechAccumulator:
                 text=" ".join(w.text for w in self._words[a:b]),
                 start_time=_r(self._words[a].start),
                 end_time=_r(self._words[b - 1].end),
-                words=self._outs[a:b],
+                words=list(outs[a:b]),
             )
             for a, b in pairwise(bounds)
             if b > a
@@ -273,6 +273,9 @@ class SpeechAccumulator:
         """The SessionSummary of the final words so far."""
         self._refresh()
         cfg, words = self.config, self._words
+        # built here, not kept per word as heard: a long session's words would be three
+        # objects each for the garbage collector to walk all session long
+        outs = [word_out(w) for w in words]
         # the timeline is cut from the duration as reported, so its last edge equals it
         end = _r(self.duration)
         answers = self._answers()
@@ -306,8 +309,8 @@ class SpeechAccumulator:
                 Pause.model_construct(duration=_r(p.duration), timestamp=_r(p.start))
                 for p in pauses
             ],
-            words=list(self._outs),
-            transcript_segments=self._segments(pauses),
+            words=outs,
+            transcript_segments=self._segments(pauses, outs),
             speaking_pace=_r(words_per_minute(len(words), speaking), 1),
             speaking_time=_r(speaking),
             speaking_ratio=_r(min(1.0, speaking / end)) if end > 0 else 0.0,

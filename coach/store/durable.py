@@ -31,7 +31,7 @@ from bson import json_util
 from bson.json_util import JSONOptions
 
 from coach.private_files import private_dir, private_file
-from coach.store.memory import in_process_client
+from coach.store.memory import in_process_client, patch_mongomock
 
 log = logging.getLogger("coach.store.durable")
 
@@ -280,6 +280,9 @@ def _patch() -> None:
     global _patched
     if _patched:
         return
+    # the operations take turns first (coach.store.memory), so a logged write wraps exactly one
+    # turn and no write waits on itself
+    patch_mongomock()
     collection: Any = mongomock_motor.AsyncMongoMockCollection
     for name in _WRITES:
         setattr(collection, name, _logged(name, getattr(collection, name)))
