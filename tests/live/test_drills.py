@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import numpy as np
 
 from coach.drills import HABITS
 from coach.settings import Settings
 from tests.analysis.sessions import FIXTURES, truth
 from tests.live.server import account, client, pcm, serve, stream
-from tests.live.test_stream_sessions import STREAM, app_for, fetch
+from tests.live.test_stream_sessions import STREAM, app_for, database, fetch
 
 
 def _silence(seconds: float) -> bytes:
@@ -123,3 +124,40 @@ async def test_a_bad_drill_is_refused_with_its_field(tmp_path: Any) -> None:
             assert err["code"] == "bad_start" and "not both" in err["message"]
             await c.send({**STREAM, "drill": {"habit": "pace"}})
             await c.of_type("ready")
+
+
+async def test_a_drill_recovered_from_its_journal_is_still_a_drill(tmp_path: Any) -> None:
+    """A process that died mid-drill: the next start stores it from the journal, as a drill."""
+    journals = tmp_path / "recordings" / "journal"
+    audio = pcm(FIXTURES / "weakness.wav")
+    db = database()  # the same store across the two processes' lives
+    async with serve(app_for(tmp_path, "weakness", db=db)) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send({**STREAM, "drill": {"habit": "pace", "seconds": 60}})
+            drill = (await c.of_type("ready"))["drill"]
+            await stream(c, audio[: len(audio) // 2])
+            await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
+            # the journal as a kill -9 would leave it: header and the words heard so far
+            for _ in range(100):
+                found = list(journals.glob("*.jsonl"))
+                if found and len(found[0].read_text().splitlines()) > 1:
+                    break
+                await asyncio.sleep(0.05)
+            left = found[0].read_bytes()
+            await c.send({"action": "complete"})
+            done = await c.of_type("session_complete")
+        # this process stored it; pretend it never did
+        async with httpx.AsyncClient(base_url=srv.url) as h:
+            auth = {"authorization": f"Bearer {token}"}
+            await _analyzed(srv, token, done["interviewId"])
+            r = await h.delete(f"/api/interviews/{done['interviewId']}", headers=auth)
+            assert r.status_code == 204
+    found[0].write_bytes(left)
+    async with serve(app_for(tmp_path, "weakness", db=db)) as srv:
+        items = (await fetch(srv.url, token, "/api/interviews")).json()["items"]
+        assert len(items) == 1
+        recovered = await _analyzed(srv, token, items[0]["id"])
+    assert recovered["drill"] == drill
+    assert recovered["words"] and recovered["drillResult"]["habit"] == "pace"
+    assert not list(journals.glob("*.jsonl"))
