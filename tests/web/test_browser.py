@@ -386,11 +386,9 @@ async def test_a_drill_in_the_browser_then_progress_after_three(
         assert await points.count() == 3
         assert await fillers.locator("circle.point.drill").count() == 1
         assert await points.nth(2).get_attribute("class") == "point drill"
-        progress = (
-            await httpx.AsyncClient(base_url=srv.url).get(
-                "/api/me/progress", headers={"authorization": f"Bearer {token}"}
-            )
-        ).json()
+        async with httpx.AsyncClient(base_url=srv.url) as c:
+            got = await c.get("/api/me/progress", headers={"authorization": f"Bearer {token}"})
+        progress = got.json()
         fpm = next(m for m in progress["measures"] if m["measure"] == "fillers_per_minute")
         assert [s["interviewId"] for s in fpm["samples"]] == [*earlier, iid]
         plotted = [float(await points.nth(i).get_attribute("data-value") or 0) for i in range(3)]
