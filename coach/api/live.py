@@ -206,15 +206,16 @@ class _Connection:
             self.error(e.code, e.message)
             return
         self.session = session
-        self.link.send(
-            {
-                "type": "ready",
-                "sessionId": session.id,
-                "roomName": session.room_name,
-                "resumed": True,
-                "state": session.state,
-            }
-        )
+        ready: Event = {
+            "type": "ready",
+            "sessionId": session.id,
+            "roomName": session.room_name,
+            "resumed": True,
+            "state": session.state,
+        }
+        if session.drill is not None:
+            ready["drill"] = session.drill.model_dump(mode="json", by_alias=True)
+        self.link.send(ready)
         session.attach(self.link.send, last_seq=resume.lastSeq)
 
     def next_question(self) -> None:

@@ -161,3 +161,18 @@ async def test_a_drill_recovered_from_its_journal_is_still_a_drill(tmp_path: Any
     assert recovered["drill"] == drill
     assert recovered["words"] and recovered["drillResult"]["habit"] == "pace"
     assert not list(journals.glob("*.jsonl"))
+
+
+async def test_a_resumed_drill_says_it_is_one(tmp_path: Any) -> None:
+    async with serve(app_for(tmp_path)) as srv:
+        token = await account(srv.url)
+        async with client(srv.ws_url, token) as c:
+            await c.send({**STREAM, "drill": {"habit": "fillers", "seconds": 60}})
+            first = await c.of_type("ready")
+        # the network dropped; the app takes the drill back and still knows what it is
+        async with client(srv.ws_url, token) as c:
+            await c.send({"action": "resume", "sessionId": first["sessionId"]})
+            again = await c.of_type("ready")
+            await c.send({"action": "complete"})
+            await c.of_type("session_complete")
+    assert again["resumed"] and again["drill"] == first["drill"]
