@@ -44,7 +44,14 @@ from coach.api.schemas import (
 from coach.auth.passwords import weakness
 from coach.auth.users import EmailTaken
 from coach.erasure import erase_user
-from coach.interviews.progress import Measured, MeasureProgress, Record, progress
+from coach.interviews.progress import (
+    Judged,
+    Measured,
+    MeasureProgress,
+    Record,
+    content_measures,
+    progress,
+)
 from coach.livekit.dispatch import JobMetadata
 from coach.livekit.egress import verify_webhook
 from coach.livekit.rooms import claim_room
@@ -246,6 +253,13 @@ def _record(iv: Interview) -> Record | None:
         return None
     measured = [Measured("overall", "Overall score", float(a.overall_score), "/100")]
     measured += [Measured(f.measure, f.label, f.value, f.unit, f.band.good) for f in a.findings]
+    measured += content_measures(
+        [
+            Judged(f.measure, f.label, f.value, f.unit, f.band.good, f.verdict)
+            for answer in a.content
+            for f in answer.findings
+        ]
+    )
     return Record(iv.id, iv.created_at, tuple(measured), "drill" if iv.drill else "interview")
 
 

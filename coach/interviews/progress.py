@@ -24,6 +24,7 @@ GOAL_DIRECTIONS: dict[str, Better] = {
     "hedges_per_minute": "lower",
     "repetitions_per_minute": "lower",
     "clear_words": "higher",
+    "content_checks_passed": "higher",
 }
 # the measures followed over time, in the order a page shows them
 MEASURES = (
@@ -35,7 +36,14 @@ MEASURES = (
     "repetitions_per_minute",
     "clear_words",
     "pitch_variation",
+    "content_checks_passed",
+    "star_parts",
+    "relevance",
+    "ownership",
 )
+# content checks followed as the mean over an interview's answers (the others, such as an
+# answer's length, are judged against a band that depends on its question)
+CONTENT_MEANS = ("star_parts", "relevance", "ownership")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,41 @@ class Measured:
     value: float
     unit: str
     good: tuple[float | None, float | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One check of one answer as its analysis judged it (a content finding, without words)."""
+
+    measure: str
+    label: str
+    value: float
+    unit: str
+    good: tuple[float | None, float | None] | None
+    verdict: str
+
+
+def content_measures(judged: Sequence[Judged]) -> list[Measured]:
+    """An interview's content checks as measures: the share passed, and a few means."""
+    if not judged:
+        return []
+    passed = sum(1 for j in judged if j.verdict != "weakness") / len(judged)
+    out = [
+        Measured(
+            "content_checks_passed",
+            "content checks passed (STAR, relevance, length, ownership)",
+            round(passed, 3),
+            "share",
+        )
+    ]
+    for name in CONTENT_MEANS:
+        found = [j for j in judged if j.measure == name and math.isfinite(j.value)]
+        if found:
+            mean = sum(j.value for j in found) / len(found)
+            first = found[0]
+            label = f"{first.label} (mean over answers)"
+            out.append(Measured(name, label, round(mean, 3), first.unit, first.good))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

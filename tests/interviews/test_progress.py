@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
-from coach.interviews.progress import GOAL_DIRECTIONS, Measured, Record, goal_met, progress
+from coach.interviews.progress import (
+    CONTENT_MEANS,
+    GOAL_DIRECTIONS,
+    Judged,
+    Measured,
+    Record,
+    content_measures,
+    goal_met,
+    progress,
+)
 from coach.settings import Settings
 from coach.store.memory import in_process_client
 from tests.analysis.sessions import from_truth, nonsense, truth
@@ -141,3 +150,46 @@ async def test_progress_goals_and_export_over_analyzed_interviews(tmp_path: Any)
     assert doc["account"]["goals"] == {"fillers_per_minute": 3.0}
     assert sorted(i["id"] for i in doc["interviews"]) == sorted(ids)
     assert all(i["aiAnalysis"] for i in doc["interviews"])
+
+
+def judged(measure: str, value: float, verdict: str) -> Judged:
+    return Judged(measure, measure.replace("_", " "), value, "u", (0.5, 1.0), verdict)
+
+
+@pytest.mark.parametrize(
+    ("checks", "passed", "means"),
+    [
+        ([], None, {}),
+        # two answers: a full STAR story and one with two parts; one check of four failed
+        (
+            [judged("star_parts", 4, "strength"), judged("star_parts", 2, "weakness"),
+             judged("relevance", 0.6, "fine"), judged("length_seconds", 80, "strength")],
+            0.75,
+            {"star_parts": 3.0, "relevance": 0.6},
+        ),
+        ([judged("ownership", 0.2, "weakness")], 0.0, {"ownership": 0.2}),
+    ],
+)  # fmt: skip
+def test_content_checks_become_a_share_passed_and_means_over_answers(
+    checks: list[Judged], passed: float | None, means: dict[str, float]
+) -> None:
+    out = {m.measure: m for m in content_measures(checks)}
+    if passed is None:
+        assert out == {}
+        return
+    assert out["content_checks_passed"].value == passed
+    assert {k: v.value for k, v in out.items() if k in CONTENT_MEANS} == means
+    # length depends on each question's own band: it is counted, never averaged
+    assert "length_seconds" not in out
+    for name in means:
+        assert out[name].good == (0.5, 1.0) and "mean over answers" in out[name].label
+
+
+@given(st.lists(st.sampled_from(["strength", "fine", "weakness"]), min_size=1, max_size=30))
+def test_the_share_passed_counts_exactly_the_checks_that_are_not_weaknesses(
+    verdicts: list[str],
+) -> None:
+    checks = [judged("relevance", 0.5, v) for v in verdicts]
+    share = content_measures(checks)[0].value
+    assert share == round(sum(v != "weakness" for v in verdicts) / len(verdicts), 3)
+    assert 0.0 <= share <= 1.0

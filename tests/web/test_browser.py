@@ -15,6 +15,7 @@ import pytest
 from coach.analysis.feedback import AiAnalysis
 from coach.analysis.offline import OfflineCoach
 from coach.app import create_app
+from coach.interviews.progress import CONTENT_MEANS
 from coach.speech.summary import SessionSummary
 from coach.stt.scripted import ScriptedRecognizer
 from tests.analysis.sessions import FIXTURES, from_truth, truth, truth_words
@@ -202,10 +203,14 @@ async def test_interview_in_the_browser_end_to_end(browser: Any, tmp_path: Path)
         cards = page.locator("#progress .measure")
         await cards.first.wait_for()
         judged = {f["measure"] for f in stored["aiAnalysis"]["findings"]}
+        checks = [f for c in stored["aiAnalysis"]["content"] for f in c["findings"]]
+        # what was said, too: the share of content checks passed and their means over answers
+        content = {"content_checks_passed"} if checks else set()
+        content |= {f["measure"] for f in checks} & set(CONTENT_MEANS)
         shown = {
             await cards.nth(i).get_attribute("data-measure") for i in range(await cards.count())
         }
-        assert shown == judged | {"overall"}
+        assert shown == judged | content | {"overall"}
         fillers = page.locator('#progress .measure[data-measure="fillers_per_minute"]')
         await page.get_by_label("Fillers a minute, at most").fill("3")
         await page.get_by_role("button", name="Save goals").click()
