@@ -322,16 +322,29 @@ def practice(
     speed: Annotated[
         float, typer.Option(min=0.1, max=50.0, help="1 streams in real time; 4 four times faster.")
     ] = 1.0,
+    drill: Annotated[
+        str | None,
+        typer.Option(
+            help="Practise one habit instead: fillers, pace or pauses (docs/protocol.md)."
+        ),
+    ] = None,
+    seconds: Annotated[
+        int, typer.Option(min=60, max=120, help="How long the drill lasts (audio seconds).")
+    ] = 90,
 ) -> None:
     """Stream a recording through a live session, showing words as they are heard, then coach it."""
     settings = _settings()
     from coach.audio.decode import AudioError, probe_duration
+    from coach.drills import HABITS
     from coach.practice import PracticeError, Server, local_server, pcm_frames, stream_recording
 
     if not file.is_file():
         raise _fail(f"{file}: no such file")
     if server is not None and token is None:
         raise _fail("--server needs --token (log in with POST /api/auth/login)")
+    if drill is not None and drill not in HABITS:
+        raise _fail(f"--drill: one of {', '.join(sorted(HABITS))}, not {drill!r}")
+    start = {"drill": {"habit": drill, "seconds": seconds}} if drill is not None else None
     try:
         probe_duration(file)
         frames = pcm_frames(file)
@@ -351,6 +364,8 @@ def practice(
             )
         elif kind == "question":
             out.print(f"[bold]Interviewer:[/] {event['text']}")
+        elif kind == "nudge":
+            err.print(f"[cyan]{_clock(float(str(event['at'])))} hint:[/] {event['message']}")
         elif kind == "session_complete":
             err.print("Analyzing…")
         elif kind == "error":
@@ -359,11 +374,11 @@ def practice(
     async def run() -> dict[str, object]:
         if server is not None and token is not None:
             target = Server(server.rstrip("/"), token)
-            return await stream_recording(target, frames, speed=speed, on_event=show)
+            return await stream_recording(target, frames, speed=speed, on_event=show, start=start)
         from coach.app import create_app
 
         async with local_server(create_app(settings)) as target:
-            return await stream_recording(target, frames, speed=speed, on_event=show)
+            return await stream_recording(target, frames, speed=speed, on_event=show, start=start)
 
     try:
         interview = asyncio.run(run())
@@ -375,6 +390,11 @@ def practice(
             f"the analysis {interview.get('status')}: {interview.get('error')}", Exit.FAILED
         )
     render_report(summary, AiAnalysis.model_validate(interview["aiAnalysis"]), out)
+    result = interview.get("drillResult")
+    if isinstance(result, dict):
+        # the drill's own result, read from the report's finding on its habit
+        out.print(f"\n[bold]Drill: {result['title']}[/]  {result['score']}/100")
+        out.print(f"  {result['text']}")
 
 
 @app.command()

@@ -156,6 +156,8 @@ class Nudge:
 FILLER_NUDGE_GAP = 4.0
 # This long without a filler after one was nudged earns a word of praise.
 FILLER_FREE_STRETCH = 20.0
+# A final's last word ends a little before voice activity calls the silence after it.
+WORDS_SETTLE = 0.5
 # Pace is measured over the last 30 s of speech, so a new verdict needs this long to mean much.
 PACE_NUDGE_GAP = 10.0
 
@@ -234,9 +236,19 @@ class DrillCoach:
         )
 
     def tick(
-        self, now: float, *, speaking: bool | None, silent_since: float | None
+        self,
+        now: float,
+        *,
+        speaking: bool | None,
+        silent_since: float | None,
+        transcribed_until: float | None = None,
     ) -> Nudge | None:
-        """The clock moved on: a silence running too long, or a stretch free of fillers."""
+        """The clock moved on: a silence running too long, or a stretch free of fillers.
+
+        A stretch is free of fillers only as far as the recognizer has finished its words
+        (`transcribed_until`; the audio clock when not given), or up to now in a silence once
+        the speech before it is written: a filler not yet written must not be praised away.
+        """
         if speaking:
             self._spoke = True
         if self.spec.habit == "pauses":
@@ -254,10 +266,18 @@ class DrillCoach:
                 )
             return None
         if self.spec.habit == "fillers" and self._last_filler is not None:
-            since = now - self._last_filler
+            known = now
+            if transcribed_until is not None:
+                # in a silence whose speech before it is all written, nothing is pending
+                caught_up = silent_since is not None and (
+                    transcribed_until >= silent_since - WORDS_SETTLE
+                )
+                known = now if caught_up else min(now, transcribed_until)
+            since = known - self._last_filler
             if since >= FILLER_FREE_STRETCH and self._praised_since != self._last_filler:
                 self._praised_since = self._last_filler
-                return Nudge("fillers", "good", f"{since:.0f} s without a filler: keep it up.", now)
+                praise = f"{since:.0f} s without a filler: keep it up."
+                return Nudge("fillers", "good", praise, known)
         return None
 
 

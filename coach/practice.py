@@ -58,10 +58,22 @@ def pcm_frames(path: Path) -> list[bytes]:
 
 
 async def stream_recording(
-    server: Server, frames: list[bytes], *, speed: float, on_event: Callable[[Event], None]
+    server: Server,
+    frames: list[bytes],
+    *,
+    speed: float,
+    on_event: Callable[[Event], None],
+    start: Event | None = None,
 ) -> Event:
-    """Stream `frames` at `speed` times real time, complete, and return the analyzed interview."""
-    start_message = {"action": "start", "audio": {"encoding": "linear16", "sampleRate": 16000}}
+    """Stream `frames` at `speed` times real time, complete, and return the analyzed interview.
+
+    `start` adds fields to the `start` message (a `drill`, say).
+    """
+    start_message = {
+        "action": "start",
+        "audio": {"encoding": "linear16", "sampleRate": 16000},
+        **(start or {}),
+    }
     headers = {"Authorization": f"Bearer {server.token}"}
     try:
         async with connect(
@@ -77,6 +89,7 @@ async def stream_recording(
                     if event.get("type") == "analysis_complete" and not ended.done():
                         ended.set_result(event)
                     elif event.get("type") == "error" and event.get("code") in (
+                        "bad_start",
                         "finish_failed",
                         "max_sessions",
                         "max_sessions_per_user",
@@ -90,11 +103,11 @@ async def stream_recording(
             reader = asyncio.create_task(receive(), name="practice-reader")
             try:
                 loop = asyncio.get_running_loop()
-                start = loop.time()
+                began = loop.time()
                 for k, frame in enumerate(frames):
                     if ended.done():
                         break
-                    await asyncio.sleep(max(0.0, start + k * FRAME_SECONDS / speed - loop.time()))
+                    await asyncio.sleep(max(0.0, began + k * FRAME_SECONDS / speed - loop.time()))
                     await ws.send(frame)
                 await ws.send(json.dumps({"action": "complete"}))
                 done = await ended

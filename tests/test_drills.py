@@ -173,3 +173,26 @@ def test_a_result_never_contradicts_its_band(habit: str, value: float) -> None:
     # a weakness never outscores a strength of the same habit
     if verdict == "strength":
         assert result.score >= 85
+
+
+def test_a_filler_free_stretch_counts_only_words_already_transcribed() -> None:
+    coach = DrillCoach(spec("fillers"), pause_threshold=1.2)
+    assert coach.filler("um", 5.0) is not None
+    # the audio is 30 s in, but the recognizer has written words only up to 10 s: a filler
+    # between 10 and 30 s may still come, so no praise yet
+    assert coach.tick(30.0, speaking=True, silent_since=None, transcribed_until=10.0) is None
+    praise = coach.tick(31.0, speaking=True, silent_since=None, transcribed_until=25.5)
+    assert praise is not None and praise.tone == "good" and praise.at == 25.5
+    assert praise.message.startswith("20 s without a filler")
+
+
+def test_a_silence_after_written_words_counts_as_free_of_fillers() -> None:
+    coach = DrillCoach(spec("fillers"), pause_threshold=1.2)
+    assert coach.filler("uh", 2.0) is not None
+    # silent since 12 s and everything before it is written: nothing can be pending
+    praise = coach.tick(22.5, speaking=False, silent_since=12.0, transcribed_until=11.8)
+    assert praise is not None and praise.at == 22.5
+    coach = DrillCoach(spec("fillers"), pause_threshold=1.2)
+    assert coach.filler("uh", 2.0) is not None
+    # the utterance before the silence is still being decoded: wait for it
+    assert coach.tick(22.5, speaking=False, silent_since=12.0, transcribed_until=6.0) is None

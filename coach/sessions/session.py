@@ -196,6 +196,8 @@ class LiveSession:
         self.drill = drill
         self._coach = coach
         self._fillers_nudged = 0
+        # the audio time up to which the recognizer has finished its words
+        self._transcribed = 0.0
         # language-model calls made for this session (follow-ups), for its usage
         self._llm_calls: list[LlmCall] = []
         # the voice interviewer's, read when it stops
@@ -409,6 +411,8 @@ class LiveSession:
                         self._metrics.transcript_latency.labels(self.recognizer).observe(
                             max(0.0, self.clock - event.end)
                         )
+                    if event.is_final:
+                        self._transcribed = max(self._transcribed, event.end)
                     self.accumulator.update(event.words, is_final=event.is_final)
                     if event.is_final and self.journal is not None and event.words:
                         self.journal.words(event.words)
@@ -491,7 +495,14 @@ class LiveSession:
             self.finish("drill_time")
             return
         silent_since = self._speech_at if self._speaking is False else None
-        self._nudge(coach.tick(self.clock, speaking=self._speaking, silent_since=silent_since))
+        self._nudge(
+            coach.tick(
+                self.clock,
+                speaking=self._speaking,
+                silent_since=silent_since,
+                transcribed_until=self._transcribed,
+            )
+        )
 
     def _drill_fillers(self, coach: DrillCoach) -> None:
         fillers = self.accumulator.fillers()

@@ -138,10 +138,14 @@ async def test_a_drill_recovered_from_its_journal_is_still_a_drill(tmp_path: Any
             drill = (await c.of_type("ready"))["drill"]
             await stream(c, audio[: len(audio) // 2])
             await c.next(lambda e: e.get("type") == "transcript" and e["isFinal"])
-            # the journal as a kill -9 would leave it: header and the words heard so far
-            for _ in range(100):
+            # the journal as a kill -9 would leave it, the final's words in it: they were queued
+            # before the final was sent, and its lines are written in order, so two lines more
+            # (the clock's, every metrics tick) mean they are on disk
+            found = list(journals.glob("*.jsonl"))
+            lines = len(found[0].read_text().splitlines()) if found else 0
+            for _ in range(200):
                 found = list(journals.glob("*.jsonl"))
-                if found and len(found[0].read_text().splitlines()) > 1:
+                if found and len(found[0].read_text().splitlines()) >= lines + 2:
                     break
                 await asyncio.sleep(0.05)
             left = found[0].read_bytes()
