@@ -98,6 +98,15 @@ class _Link:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
+def _ready(session: LiveSession, **more: Any) -> Event:
+    """The `ready` event of a session started or taken back (a drill's names the drill)."""
+    ready: Event = {"type": "ready", "sessionId": session.id, "roomName": session.room_name}
+    ready.update(more)
+    if session.drill is not None:
+        ready["drill"] = session.drill.model_dump(mode="json", by_alias=True)
+    return ready
+
+
 class UrlCredential(Exception):
     """A long-lived credential was put in the URL; it is refused, never used."""
 
@@ -184,10 +193,7 @@ class _Connection:
             self.link.send(event)
             return
         self.session = session = started.session
-        ready: Event = {"type": "ready", "sessionId": session.id, "roomName": session.room_name}
-        if session.drill is not None:
-            ready["drill"] = session.drill.model_dump(mode="json", by_alias=True)
-        self.link.send(ready)
+        self.link.send(_ready(session))
         session.attach(self.link.send)
         for notice in started.notices:
             self.error(notice.code, notice.message)
@@ -206,16 +212,7 @@ class _Connection:
             self.error(e.code, e.message)
             return
         self.session = session
-        ready: Event = {
-            "type": "ready",
-            "sessionId": session.id,
-            "roomName": session.room_name,
-            "resumed": True,
-            "state": session.state,
-        }
-        if session.drill is not None:
-            ready["drill"] = session.drill.model_dump(mode="json", by_alias=True)
-        self.link.send(ready)
+        self.link.send(_ready(session, resumed=True, state=session.state))
         session.attach(self.link.send, last_seq=resume.lastSeq)
 
     def next_question(self) -> None:

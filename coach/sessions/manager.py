@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from coach.audio.praat_process import PraatProcess
 from coach.audio.recording import OpusRecorder
 from coach.audio.source import SAMPLE_RATE, AudioSource
-from coach.drills import DrillCoach, DrillSpec
+from coach.drills import DrillSpec
 from coach.encryption import seal_bytes, unseal_bytes
 from coach.file_worker import FileWorker
 from coach.interviews.service import InterviewService
@@ -73,7 +73,6 @@ class SessionSpec:
     address: str | None = None  # the client's address; None for a LiveKit job
     data_key: bytes | None = None  # the user's data key: the journal is sealed with it
     drill: DrillSpec | None = None  # a drill on one habit, not a full interview
-    coach: DrillCoach | None = None  # the drill's live nudges
 
 
 def _seal_file(plain: Path, sealed: Path, key: bytes, where: str) -> None:
@@ -299,7 +298,6 @@ class SessionManager:
             pitch=self._praat.contours,
             recognizer=self.recognizer.name,
             drill=spec.drill,
-            coach=spec.coach,
         )
         self._live[session_id] = session
         if spec.address is not None:

@@ -160,7 +160,6 @@ class LiveSession:
         metrics: Metrics | None = None,
         recognizer: str = "",
         drill: DrillSpec | None = None,
-        coach: DrillCoach | None = None,
     ) -> None:
         self.id = session_id
         self.user_id = user_id
@@ -194,7 +193,12 @@ class LiveSession:
         self.recognizer = recognizer
         # a drill: one habit, one prompt, a time limit and nudges on that habit
         self.drill = drill
-        self._coach = coach
+        # its nudges, on the same pause threshold as the metrics
+        self._coach = (
+            DrillCoach(drill, pause_threshold=accumulator.config.pause_threshold)
+            if drill is not None
+            else None
+        )
         self._fillers_nudged = 0
         # the audio time up to which the recognizer has finished its words
         self._transcribed = 0.0

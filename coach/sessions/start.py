@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from coach.audio.source import AudioLimitError, AudioSource, PushedAudio
-from coach.drills import DrillCoach, DrillInterviewer, DrillRequest, new_drill
+from coach.drills import DrillInterviewer, DrillRequest, new_drill
 from coach.encryption import EncryptionError
 from coach.interviewer.factory import PlanError
 from coach.livekit.rooms import claim_room
@@ -199,11 +199,6 @@ class SessionStarter:
                     address=request.address,
                     data_key=data_key,
                     drill=drill,
-                    coach=(
-                        DrillCoach(drill, pause_threshold=services.settings.pause_threshold_seconds)
-                        if drill is not None
-                        else None
-                    ),
                 )
             )
         except (SessionError, AudioLimitError) as e:
