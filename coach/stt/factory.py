@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from coach.providers import ProviderObserver
 from coach.settings import Settings
 from coach.stt.base import FileTranscriber
 from coach.stt.streaming import StreamingRecognizer
+
+if TYPE_CHECKING:
+    from coach.stt.whisper import Decoding
 
 log = logging.getLogger("coach.stt")
 
@@ -26,27 +30,45 @@ def build_recognizer(
             model=settings.deepgram_model,
             observer=observer,
         )
-    from coach.audio.filled_pauses import hearing_fillers
+    from coach.audio import filled_pauses
     from coach.stt.endpointer import EndpointConfig
     from coach.stt.local_live import LocalLiveRecognizer
-    from coach.stt.whisper import LIVE, Decoding, LocalWhisper
+    from coach.stt.whisper import LocalWhisper
 
     workers = live_workers(settings)
-    decoding = Decoding(beam_size=settings.live_beam_size, temperature=LIVE.temperature)
+    decoding = live_decoding(settings)
     whisper = LocalWhisper(
         settings, model=settings.whisper_live_model, decoding=decoding, workers=workers
     )
     log.info(
-        "live speech-to-text: local Whisper %s, beam %d, %d worker(s) (no DEEPGRAM_API_KEY)",
+        "live speech-to-text: local Whisper %s, beam %d, %.0f s audio context, %d worker(s)"
+        " (no DEEPGRAM_API_KEY)",
         whisper.model_name,
         decoding.beam_size,
+        decoding.audio_context,
         workers,
     )
+
+    def load() -> None:
+        whisper.load()
+        filled_pauses.prepare()
+
     return LocalLiveRecognizer(
-        hearing_fillers(whisper.transcribe_span),
+        filled_pauses.hearing_fillers(whisper.transcribe_span),
         endpoint=EndpointConfig(cut_silence=settings.live_endpoint_gap_seconds),
         workers=workers,
-        load_model=whisper.load,
+        load_model=load,
+    )
+
+
+def live_decoding(settings: Settings) -> Decoding:
+    """How the live pass decodes: greedy, no fallback, a cut audio context, from settings."""
+    from coach.stt.whisper import LIVE, Decoding
+
+    return Decoding(
+        beam_size=settings.live_beam_size,
+        temperature=LIVE.temperature,
+        audio_context=settings.live_audio_context_seconds,
     )
 
 

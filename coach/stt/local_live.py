@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,7 @@ class LocalLiveRecognizer:
         self._executor = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="coach-whisper"
         )
+        self._warming: Future[object] | None = None
 
     def prepare(self) -> None:
         """Load the VAD and Whisper models now (blocking), so the first utterance waits for
@@ -98,6 +99,11 @@ class LocalLiveRecognizer:
 
     def stream(self, *, sample_rate: int, room: str | None = None) -> LocalLiveStream:
         """Open a stream; must be called inside a running event loop."""
+        if self._warming is None and self._load_model is not None:
+            # Not preloaded (PRELOAD_MODELS off): the model loads as the first session starts,
+            # on the worker its first utterance queues for, not when that utterance ends.
+            # A load that fails here fails again, with its reason, for the utterance.
+            self._warming = self._executor.submit(self._load_model)
         return LocalLiveStream(self, sample_rate=sample_rate, room=room)
 
     async def run_whisper(self, audio: Samples, offset: float) -> list[Word]:

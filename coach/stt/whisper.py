@@ -7,6 +7,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from coach.stt.vad import SpeechSpan, VadConfig, speech_spans
 log = logging.getLogger("coach.stt.whisper")
 
 SAMPLE_RATE = 16000
+FRAMES_PER_SECOND = 100  # Whisper's mel frames
+FULL_CONTEXT = 30.0  # seconds of audio Whisper's encoder was trained on, padded if shorter
 _EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
 
 
@@ -41,9 +44,60 @@ class Decoding:
     # Whisper's fallback re-decodes a doubtful segment at rising temperatures: accurate,
     # but one 17 s utterance took 6 s with it, and live sessions queue behind that.
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # Seconds of audio the encoder sees at least. Whisper pads every input to 30 s and its
+    # encoder costs the same 0.7 s (one core, base) for a 2 s utterance as for a 28 s one;
+    # cut to the speech (never under this), a short utterance encodes in under 0.1 s.
+    audio_context: float = FULL_CONTEXT
 
 
-LIVE = Decoding(beam_size=1, temperature=(0.0,))
+LIVE = Decoding(beam_size=1, temperature=(0.0,), audio_context=10.0)
+
+# A decoding this repetitive under a short context is done again with the full one
+# (faster-whisper's own fallback threshold): a cut context can loop on a phrase. An unsure
+# one (low log-probability) is not: on noisy audio the full context did no better.
+LOOPING_COMPRESSION = 2.4
+
+
+def trimmed_features(features: Any, floor_frames: int) -> Any:
+    """Whisper's zero-padded mel features cut to the speech plus a second, rounded up to a
+    second, never under `floor_frames` and never longer than they were."""
+    frames = features.shape[-1]
+    voiced = np.flatnonzero(np.any(features.reshape(-1, frames) != 0, axis=0))
+    content = int(voiced[-1]) + 1 if voiced.size else 0
+    step = FRAMES_PER_SECOND
+    keep = -(-(content + step) // step) * step
+    keep = min(frames, max(floor_frames, keep))
+    return features[..., :keep]
+
+
+class ShortContextEncoder:
+    """Stands in for a faster-whisper model's `encode`: the padded 30 s cut to the speech."""
+
+    def __init__(self, encode: Callable[[Any], Any], floor_seconds: float) -> None:
+        self._encode = encode
+        self._floor = int(floor_seconds * FRAMES_PER_SECOND)
+        # the model is shared by worker threads; only a thread redoing a decoding gets the
+        # full context
+        self._full = threading.local()
+        self.retries = 0
+
+    def __call__(self, features: Any) -> Any:
+        if not getattr(self._full, "on", False):
+            features = trimmed_features(features, self._floor)
+        return self._encode(features)
+
+    def decode(self, run: Callable[[], list[Any]]) -> list[Any]:
+        """Segments from `run()` on the short context, or on the full one if they loop."""
+        segments = run()
+        if not any(s.compression_ratio > LOOPING_COMPRESSION for s in segments):
+            return segments
+        self.retries += 1
+        log.debug("a live decoding looped under a short audio context; decoding it again")
+        self._full.on = True
+        try:
+            return run()
+        finally:
+            self._full.on = False
 
 
 class LocalWhisper:
@@ -73,6 +127,7 @@ class LocalWhisper:
         self._block = int(block_seconds * SAMPLE_RATE)
         self._min_silence = min_silence
         self._model: Any = None
+        self._short: ShortContextEncoder | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -95,7 +150,17 @@ class LocalWhisper:
                     num_workers=self.workers,
                     download_root=str(s.model_cache_dir),
                 )
+                if self.decoding.audio_context < FULL_CONTEXT:
+                    self._short = ShortContextEncoder(
+                        self._model.encode, self.decoding.audio_context
+                    )
+                    self._model.encode = self._short
             return self._model
+
+    @property
+    def full_context_retries(self) -> int:
+        """Live decodings that looped on the cut context and were done again on the full one."""
+        return self._short.retries if self._short is not None else 0
 
     def transcribe_file(
         self, path: Path, *, on_progress: ProgressCallback | None = None
@@ -115,17 +180,10 @@ class LocalWhisper:
     def transcribe_span(self, audio: Samples, offset: float) -> list[Word]:
         """Words of one utterance, with times shifted by `offset` seconds."""
         model = self._load()
-        segments, _ = model.transcribe(
-            audio,
-            language=self._settings.whisper_language,
-            word_timestamps=True,
-            vad_filter=False,
-            # Each utterance stands alone: conditioning on earlier text made the model
-            # tidy away disfluencies and repeat itself across utterances.
-            condition_on_previous_text=False,
-            beam_size=self.decoding.beam_size,
-            temperature=list(self.decoding.temperature),
-        )
+        if self._short is None:
+            segments = self._segments(model, audio)
+        else:
+            segments = self._short.decode(lambda: self._segments(model, audio))
         words: list[Word] = []
         for segment in segments:
             for w in segment.words or ():
@@ -155,6 +213,20 @@ class LocalWhisper:
                     )
                 )
         return words
+
+    def _segments(self, model: Any, audio: Samples) -> list[Any]:
+        segments, _ = model.transcribe(
+            audio,
+            language=self._settings.whisper_language,
+            word_timestamps=True,
+            vad_filter=False,
+            # Each utterance stands alone: conditioning on earlier text made the model
+            # tidy away disfluencies and repeat itself across utterances.
+            condition_on_previous_text=False,
+            beam_size=self.decoding.beam_size,
+            temperature=list(self.decoding.temperature),
+        )
+        return list(segments)
 
 
 def group_spans(spans: list[SpeechSpan], join_gap: int, max_len: int) -> list[SpeechSpan]:

@@ -203,3 +203,19 @@ def test_a_live_utterance_gets_the_um_whisper_wrote_as_am() -> None:
 def test_an_utterance_with_no_words_is_not_analysed() -> None:
     listen = hearing_fillers(lambda audio, offset: [])
     assert listen(clip("us-m-nocomma", 2.0), 0.0) == []
+
+
+def test_the_pronunciation_table_is_built_once_for_threads_fusing_together() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from coach.audio import filled_pauses
+
+    filled_pauses._central_vowel_table.cache_clear()
+    with ThreadPoolExecutor(3) as pool:
+        tables = list(pool.map(lambda _: filled_pauses._central_vowel_words(), range(3)))
+    assert all(t is tables[0] for t in tables)
+    assert filled_pauses._central_vowel_table.cache_info().misses == 1
+    filled_pauses.prepare()
+    assert filled_pauses.may_hold_central_vowel("the") and not filled_pauses.may_hold_central_vowel(
+        "it"
+    )

@@ -141,3 +141,46 @@ async def test_model_failure_ends_the_stream_with_a_provider_error() -> None:
             _ = [e async for e in stream]
     await stream.aclose()
     await recognizer.aclose()
+
+
+async def test_the_model_loads_as_the_first_session_opens_once() -> None:
+    import threading
+
+    loads: list[str] = []
+    loaded = threading.Event()
+
+    def load() -> None:
+        loads.append(threading.current_thread().name)
+        loaded.set()
+
+    recognizer = LocalLiveRecognizer(Transcripts(), probabilities=by_level, load_model=load)
+    first = recognizer.stream(sample_rate=RATE)
+    # no audio yet: the load is already under way on the model's worker, off the loop
+    assert await asyncio.to_thread(loaded.wait, 5)
+    second = recognizer.stream(sample_rate=RATE)
+    for stream in (first, second):
+        stream.end_input()
+        await stream.aclose()
+    await recognizer.aclose()
+    assert len(loads) == 1 and loads[0].startswith("coach-whisper")
+
+
+async def test_a_failed_early_load_fails_the_first_utterance_with_its_reason() -> None:
+    from coach.providers import ProviderError
+
+    def load() -> None:
+        raise RuntimeError("no model.bin")
+
+    def transcribe(audio: npt.NDArray[np.float32], offset: float) -> list[Word]:
+        load()  # as LocalWhisper does: the model loads (again) where it is used
+        return []
+
+    recognizer = LocalLiveRecognizer(transcribe, probabilities=by_level, load_model=load)
+    stream = recognizer.stream(sample_rate=RATE)
+    stream.push_audio(plan((0.2, 0), (1.0, 1), (1.0, 0)))
+    stream.end_input()
+    with pytest.raises(ProviderError, match=r"no model\.bin"):
+        async with asyncio.timeout(10):
+            _ = [e async for e in stream]
+    await stream.aclose()
+    await recognizer.aclose()
