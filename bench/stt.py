@@ -146,12 +146,29 @@ def _cues(
     from coach.audio import filled_pauses as fp
 
     short = fp.SOUND_ALIKES | fp.FUNCTION_WORDS
+    # the speaker's pace is measured per window of speech, as the fusion does; a long pause
+    # (a silence) ends one
+    per_phone: dict[float, float] = {}
+    group: list[Any] = []
+    for w in [*words, None]:
+        if group and (w is None or any(group[-1].end <= s.start < w.start for s in silences)):
+            rate = fp.seconds_per_phone(group)
+            per_phone.update((g.start, rate) for g in group)
+            group = []
+        if w is not None:
+            group.append(w)
     cues: dict[str, list[float]] = {
         "low-probability function word": [
             w.start for w in words if w.word in short and w.confidence < fp.LOW_PROBABILITY
         ],
         "stretched function word": [
             w.start for w in words if w.word in short and w.end - w.start >= fp.STRETCHED_SECONDS
+        ],
+        "overlong word, doubted": [
+            w.start
+            for w in words
+            if w.confidence < fp.SURE
+            and fp.excess_seconds(w, per_phone[w.start]) >= fp.OVERLONG_SECONDS
         ],
         "unexplained gap in speech": [
             a.end

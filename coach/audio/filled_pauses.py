@@ -3,7 +3,7 @@
 Whisper is trained on cleaned transcripts, so it drops hesitations, or writes them as a short
 word that sounds alike ("um" as "am", "uh" as "a"). A filled pause has a plain acoustic shape
 (Goto, Itou & Hayamizu 1999, "A real-time filled pause detection system"; de Jong & Bosker 2013
-and de Jong et al. 2021 on filled pauses in fluency measures): a voiced stretch of about 150 ms
+and de Jong et al. 2021 on filled pauses in fluency measures): a voiced stretch of about 100 ms
 to 1 s whose pitch stays level and whose spectral envelope stays put, on a central, neutral
 vowel (schwa or the /ʌ/ of "uh"), sometimes closed by a nasal murmur (the /m/ of "um").
 
@@ -13,13 +13,16 @@ The detector is in two pure steps over contours, then a fusion with the words:
 - `vowel_core`: within a stretch, the longest run of frames whose first two formants are steady
   and in the central-vowel region (scaled for the speaker's pitch), and whether a quieter voiced
   tail follows it (the nasal murmur that makes it "um");
-- `fuse`: a stretch with a central vowel becomes a filler only where the words Whisper wrote do
-  not explain it: no word near it can hold a central vowel (the CMU Pronouncing Dictionary says
-  which can: "I um keep" heard as "I am keep"), or the word over it is a short function word
-  Whisper doubted (low probability) and stretched past its usual length. A sound-alike
-  ("am", "a") is replaced; otherwise the filler goes beside the word, on the side its vowel is
-  on. A hesitation the recognizer wrote is never counted twice: a stretch near such a word adds
-  nothing.
+- `explain`: the cue, if any, that the words Whisper wrote leave a heard vowel out: no word near
+  it can hold a central vowel (the CMU Pronouncing Dictionary says which can: "I um keep" heard
+  as "I am keep"), unless Whisper was sure of the word and the vowel is short enough to be its
+  own; or the word over it, one Whisper was not sure of, lasts far longer than its phones take
+  at the speaker's pace in the window (Whisper stretches a word over the filler it leaves out);
+  or it is a short function word Whisper doubted (low probability) and stretched;
+- `fuse`: each explained vowel becomes a filler. A sound-alike ("am", "a") is replaced;
+  otherwise the filler goes beside the word, on the side its vowel is on, keeping the words in
+  time order. A hesitation the recognizer wrote is never counted twice: a stretch near such a
+  word adds nothing.
 
 `detect` runs Praat's trackers (praat-parselmouth) over one window of speech: pitch over the
 window, formants only over the few stretches that pass the pitch test, so it costs about 1 % of
@@ -303,8 +306,9 @@ def seconds_per_phone(
 def excess_seconds(
     w: Word, per_phone: float, phones: Callable[[str], int | None] = phone_count
 ) -> float:
-    """How much longer `w` lasts than its phones take at `per_phone`; 0 when that is unknown
-    (a number) or explained (the lengthening before a comma or a full stop)."""
+    """How much longer `w` lasts than its phones take at `per_phone` (0 if unknown or explained)."""
+    # unknown: a number has no phones in the dictionary; explained: a clause's end lengthens
+    # the word before its comma or full stop
     n = phones(w.word)
     if n is None or (w.punctuated_word or "").endswith(CLAUSE_END):
         return 0.0
@@ -326,11 +330,9 @@ def explain(
     may_hold: Callable[[str], bool] = may_hold_central_vowel,
     phones: Callable[[str], int | None] = phone_count,
 ) -> str | None:
-    """Which cue says the words Whisper wrote leave `fp` out, or None when they explain it.
-
-    `near` are the words within Whisper's timing slack of the vowel, `main` the one most over
-    the stretch (None in a gap).
-    """
+    """Which cue says the words Whisper wrote leave `fp` out, or None when they explain it."""
+    # `near`: the words within Whisper's timing slack of the vowel; `main`: the one most over
+    # the stretch, None in a gap
     foreign = fp.vowel_seconds >= FOREIGN_VOWEL_SECONDS - 1e-9 and not any(
         may_hold(w.word) for w in near
     )

@@ -7,13 +7,23 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coach.audio.filled_pauses import (
     AUDIO,
+    DOUBTED,
+    FOREIGN,
+    GAP,
+    OVERLONG,
+    SECONDS_PER_PHONE,
     FilledPause,
+    excess_seconds,
+    explain,
     fuse,
     hearing_fillers,
     level_stretches,
+    seconds_per_phone,
     vowel_core,
 )
 from coach.speech.lexicon import load_lexicon
@@ -103,7 +113,7 @@ UM = FilledPause(
     start=1.0, end=1.4, label="um", f1=600.0, f2=1300.0, vowel_start=1.05, vowel_end=1.25
 )
 # words that can be said with a central vowel, as the CMU dictionary has them
-CENTRAL = {"a", "the", "something", "so", "um"}
+CENTRAL = {"a", "the", "something", "so", "um", "but", "your"}
 
 
 def holds(word: str) -> bool:
@@ -170,6 +180,102 @@ def test_a_vowel_the_word_over_it_cannot_hold_goes_on_its_side(
     words = [w("i", i_start, i_end), w("keep", 1.7, 2.0)]
     out = fused(words)
     assert [x.word for x in out] == order
+    assert [x.start for x in out] == sorted(x.start for x in out)
+
+
+def test_the_speakers_pace_is_measured_over_the_words_whisper_was_sure_of() -> None:
+    # "built" (4 phones), "search" (3), "service" (5): 1.2 s for 12 phones; "a" is doubted
+    words = [w("built", 0.0, 0.4), w("a", 0.4, 1.2, p=0.4), w("search", 1.2, 1.5)]
+    words.append(w("service", 1.5, 2.0))
+    assert seconds_per_phone(words) == pytest.approx(1.2 / 12)
+
+
+def test_too_few_sure_words_give_the_usual_pace() -> None:
+    assert seconds_per_phone([w("a", 0.0, 0.8, p=0.3), w("team", 0.8, 1.0)]) == SECONDS_PER_PHONE
+
+
+@pytest.mark.parametrize(
+    ("word", "excess"),
+    [
+        (w("i", 0.0, 0.5), 0.4),  # one phone at 0.1 s: 0.4 s more than "I" takes
+        (w("service", 0.0, 0.5), 0.0),  # five phones: as long as it should be
+        (Word("role", 0.0, 0.8, 0.9, "role,"), 0.0),  # lengthened before its comma
+        (w("120", 0.0, 0.9), 0.0),  # not in the dictionary: no length to compare with
+    ],
+    ids=["overlong", "usual", "clause-end", "unknown"],
+)
+def test_a_words_excess_is_over_its_phones_at_the_speakers_pace(word: Word, excess: float) -> None:
+    assert excess_seconds(word, 0.1) == pytest.approx(excess)
+
+
+def pause(vowel_seconds: float) -> FilledPause:
+    return FilledPause(1.0, 1.0 + vowel_seconds, "uh", 600.0, 1300.0, 1.0, 1.0 + vowel_seconds)
+
+
+@pytest.mark.parametrize(
+    ("word", "vowel", "cue"),
+    [
+        (None, 0.12, GAP),
+        (w("keep", 0.9, 1.2, p=0.7), 0.09, FOREIGN),
+        (w("keep", 0.9, 1.2, p=0.99), 0.12, FOREIGN),  # sure, but the vowel is too long for it
+        (w("with", 0.9, 1.2, p=0.99), 0.08, None),  # sure: the short vowel is its own
+        (w("your", 0.8, 1.7, p=0.83), 0.12, OVERLONG),  # "um, your" heard as one 0.9 s word
+        (w("your", 0.8, 1.7, p=0.99), 0.12, None),  # Whisper was sure of the long word
+        (w("the", 0.9, 1.25, p=0.3), 0.1, DOUBTED),
+        (w("the", 0.95, 1.1, p=0.3), 0.1, None),  # an article said at its usual length
+        (w("but", 0.9, 1.2, p=0.9), 0.15, None),  # a word's own central vowel
+    ],
+    ids=[
+        "gap",
+        "foreign",
+        "foreign-long",
+        "sure-word",
+        "overlong",
+        "sure-overlong",
+        "doubted",
+        "doubted-short",
+        "own-vowel",
+    ],
+)
+def test_each_cue_fires_only_where_the_words_leave_the_vowel_out(
+    word: Word | None, vowel: float, cue: str | None
+) -> None:
+    near = [] if word is None else [word]
+    assert explain(pause(vowel), near, word, 0.1, holds) == cue
+
+
+TOKENS = ["i", "the", "a", "am", "keep", "your", "um", "something", "so"]
+
+
+@st.composite
+def transcripts(draw: st.DrawFn) -> tuple[list[Word], list[FilledPause]]:
+    t, words = 0.0, []
+    for token in draw(st.lists(st.sampled_from(TOKENS), max_size=8)):
+        t += draw(st.sampled_from([0.0, 0.1, 0.4]))
+        d = draw(st.floats(0.05, 1.0))
+        words.append(w(token, round(t, 2), round(t + d, 2), p=draw(st.floats(0.0, 1.0))))
+        t += d
+    heard = []
+    for _ in range(draw(st.integers(0, 3))):
+        a = draw(st.floats(0.0, t + 0.5))
+        v = draw(st.floats(0.06, 0.4))
+        heard.append(FilledPause(round(a, 2), round(a + v, 2), "um", 600.0, 1300.0, a, a + v))
+    return words, heard
+
+
+@settings(max_examples=200, deadline=None)
+@given(transcripts())
+def test_fusing_keeps_every_other_word_and_the_time_order(
+    case: tuple[list[Word], list[FilledPause]],
+) -> None:
+    words, heard = case
+    out = fuse(words, heard, HESITATIONS, holds)
+    kept = [x.word for x in out if x.source != AUDIO]
+    # only sound-alikes are replaced; every other word Whisper wrote stays, in its order
+    assert [x for x in kept if x not in {"a", "am"}] == [
+        x.word for x in words if x.word not in {"a", "am"}
+    ]
+    assert len(out) <= len(words) + len(heard)
     assert [x.start for x in out] == sorted(x.start for x in out)
 
 

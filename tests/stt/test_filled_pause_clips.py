@@ -19,10 +19,12 @@ from tests.paths import FIXTURES
 HARD = sorted((FIXTURES / "fillers").glob("*.wav"))
 HESITATIONS = {"um", "uh", "erm", "hmm", "hm", "er", "ah", "uhm", "eh"}
 # The promise, summed over the hard clips: the fused words find more hesitations than Whisper
-# alone, and what they report is right at least this often (measured 11 of 12). Issue 14's goals
-# (recall 0.9, precision 0.95) are not met yet; `python bench/stt.py --fillers-only` prints
-# where each clip stands, before and after the detector.
-PRECISION_FLOOR = 0.75
+# alone, at least this share of those spoken, and what they report is right at least this often
+# (measured: 18 of 36 found, none invented, with Whisper base on one machine; Whisper alone
+# found 6). Issue 14's goal of 0.9 recall is not met yet; `python bench/stt.py --fillers-only`
+# prints where each clip stands, before and after the detector.
+RECALL_FLOOR = 0.35
+PRECISION_FLOOR = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -84,4 +86,5 @@ def test_read_speech_gets_no_filler(runs: dict[Path, Transcription]) -> None:
 def test_fused_fillers_are_precise_and_never_lose_one(runs: dict[Path, Transcription]) -> None:
     s = totals(runs)
     assert s["after"] > s["before"], s
+    assert s["after"] / max(1, s["said"]) >= RECALL_FLOOR, s
     assert s["after"] / max(1, s["after"] + s["extra"]) >= PRECISION_FLOOR, s
