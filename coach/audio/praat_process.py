@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -19,6 +22,23 @@ from coach.audio.prosody import Contours, contours_of_pcm16
 from coach.worker_threads import BACKGROUND_NICENESS, lower_priority
 
 log = logging.getLogger("coach.audio.praat_process")
+
+
+# How often the worker looks for its server: a server killed outright (kill -9, the OOM killer)
+# never shuts the pool down, and the worker holds both ends of its own call queue's pipe, so
+# it would wait for work for ever, holding its 120 MB.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _worker_start(niceness: int, parent: int) -> None:
+    lower_priority(niceness)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="coach-praat-parent", daemon=True).start()
 
 
 class PraatProcess:
@@ -35,8 +55,8 @@ class PraatProcess:
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=lower_priority,
-                initargs=(self._niceness,),
+                initializer=_worker_start,
+                initargs=(self._niceness, os.getpid()),
             )
         return self._pool
 

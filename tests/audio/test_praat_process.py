@@ -4,13 +4,19 @@ is replaced, so one crash costs one batch, never the rest of the server's sessio
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from coach.audio.decode import iter_pcm
-from coach.audio.praat_process import PraatProcess
+from coach.audio.praat_process import PARENT_CHECK_SECONDS, PraatProcess
 from coach.audio.prosody import LiveVocalTracker, contours_of_pcm16, measure
 from coach.speech.metrics import summarize
 from coach.speech.words import Word
@@ -58,3 +64,53 @@ async def test_a_live_tracker_on_the_process_matches_the_file_path() -> None:
     want = measure(iter_pcm(FIXTURES / "weakness.wav"), summary)
     assert got.pitch_sd_semitones == pytest.approx(want.pitch_sd_semitones, abs=0.3)
     assert got.voiced_seconds == pytest.approx(want.voiced_seconds, rel=0.05)
+
+
+def test_the_process_ends_when_its_server_is_killed_outright(tmp_path: Path) -> None:
+    script = tmp_path / "server.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, sys, time
+            from coach.audio.praat_process import PARENT_CHECK_SECONDS, PraatProcess
+
+            async def main():
+                praat = PraatProcess()
+                await praat.contours(b"\\0\\0" * 16000)
+                print(*praat._pool._processes, flush=True)
+                time.sleep(60)
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+            """
+        )
+    )
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        assert server.stdout is not None
+        workers = [int(pid) for pid in server.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+    finally:
+        server.kill()
+        server.wait(10)
+        if server.stdout is not None:
+            server.stdout.close()
+    deadline = time.monotonic() + 10 * PARENT_CHECK_SECONDS
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    # a worker that exited but is not reaped yet is a zombie, gone for this purpose
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
