@@ -140,10 +140,40 @@ def _cue_hits(times: list[float], truth: dict[str, Any]) -> int:
 
 
 def _cues(
-    words: Sequence[Any], silences: Sequence[Any], heard: Sequence[Any]
+    words: Sequence[Any],
+    silences: Sequence[Any],
+    vowels: Sequence[Any],
+    fused: Sequence[Any],
 ) -> dict[str, list[float]]:
     """Where each cue of a swallowed filler fires, on its own."""
     from coach.audio import filled_pauses as fp
+    from coach.speech.lexicon import load_lexicon
+
+    heard = [v for v in vowels if v.central]
+    hesitations = load_lexicon().hesitations
+    # the speaker's own filler vowel is learned from the hesitations of the fused words (as the
+    # second look does); a vowel it is learned from is not counted as found by it
+    speaker = fp.learn_speaker_vowel(vowels, fused, hesitations)
+    said = [w for w in fused if w.word in hesitations]
+    own = [
+        v
+        for v in vowels
+        if speaker is not None
+        and speaker.matches(v)
+        and not any(
+            w.end > v.vowel_start - fp.TIMING_SLACK and w.start < v.vowel_end + fp.TIMING_SLACK
+            for w in said
+        )
+    ]
+    added = (
+        [
+            w.start
+            for w in fp.fuse_own_vowel(words, vowels, speaker, hesitations)
+            if w.source == fp.AUDIO
+        ]
+        if speaker is not None
+        else []
+    )
 
     short = fp.SOUND_ALIKES | fp.FUNCTION_WORDS
     # the speaker's pace is measured per window of speech, as the fusion does; a long pause
@@ -177,6 +207,8 @@ def _cues(
             and not any(s.start < b.start and s.end > a.end for s in silences)
         ],
         "audio: level central vowel": [h.start for h in heard],
+        "audio: speaker's own vowel": [v.start for v in own],
+        "own vowel, word without it": added,
     }
     return cues
 
@@ -248,12 +280,8 @@ def filler_table(data_dir: Path, noisy_dir: Path | None = None) -> None:
             sums[k] += v
         audio_s += t.duration
         detector_s += t.detector_seconds
-        heard = [
-            h
-            for chunk in [np.concatenate(list(iter_pcm(wav, sample_rate=16000)))]
-            for h in fp.detect(chunk, 0.0)
-        ]
-        for name, times in _cues(t.recognized, t.silences, heard).items():
+        vowels = fp.steady_vowels(np.concatenate(list(iter_pcm(wav, sample_rate=16000))), 0.0)
+        for name, times in _cues(t.recognized, t.silences, vowels, t.words).items():
             cue_fired[name] = cue_fired.get(name, 0) + len(times)
             cue_true[name] = cue_true.get(name, 0) + _cue_hits(times, truth)
         print(

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -65,6 +66,8 @@ SECONDS_PER_PHONE = 0.083
 RATE_WORDS = 3
 # a word before a comma or a full stop is lengthened by the clause's end, not by a filler
 CLAUSE_END = (",", ".", "?", "!", ";", ":")
+# no word lasts longer than a window Whisper hears (28 s)
+MAX_WORD_SECONDS = 30.0
 # the word a pause is attributed to covers at least this share of it
 WORD_SHARE = 0.3
 
@@ -159,6 +162,11 @@ class DetectorConfig:
     # a nasal murmur: voiced, at least this many dB under the vowel, for at least this long
     nasal_drop_db: float = 3.0
     nasal_seconds: float = 0.04
+    # any vowel at all, for the speaker's own filler vowel (`SpeakerVowel`): from a close /i/
+    # (F1 about 270 Hz) to an open /a/ (about 850 Hz), a back /u/ (F2 about 870 Hz, 600 Hz with
+    # a woman's scale undone) to a front /i/ (2300 Hz; 2800 Hz for women)
+    any_f1_range: tuple[float, float] = (250.0, 1000.0)
+    any_f2_range: tuple[float, float] = (600.0, 2600.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +196,8 @@ class FilledPause:
     f2: float
     vowel_start: float
     vowel_end: float
+    # in the central-vowel region; otherwise only a steady vowel kept for `SpeakerVowel`
+    central: bool = True
 
     @property
     def vowel_seconds(self) -> float:
@@ -320,6 +330,72 @@ GAP = "gap"
 FOREIGN = "foreign vowel"
 DOUBTED = "doubted function word"
 OVERLONG = "overlong word"
+OWN_VOWEL = "speaker's own filler vowel"
+
+# How far a vowel may sit from one of the speaker's own fillers and still be that vowel (natural
+# log of the ratio): repeated tokens of one vowel by one speaker spread about 5 % in F1 and less
+# in F2 (Hillenbrand et al. 1995); F1 moves more with stress and loudness than F2 does.
+OWN_F1_TOLERANCE = 0.10
+OWN_F2_TOLERANCE = 0.04
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerVowel:
+    """How one speaker says "uh": the (F1, F2) of the hesitations they were heard making."""
+
+    anchors: tuple[tuple[float, float], ...]
+
+    def matches(self, fp: FilledPause) -> bool:
+        """Whether `fp`'s steady vowel is, within a speaker's spread, one of their fillers'."""
+        return any(
+            abs(np.log(fp.f1 / f1)) <= OWN_F1_TOLERANCE
+            and abs(np.log(fp.f2 / f2)) <= OWN_F2_TOLERANCE
+            for f1, f2 in self.anchors
+        )
+
+
+def learn_speaker_vowel(
+    vowels: Sequence[FilledPause], words: Sequence[Word], hesitations: frozenset[str]
+) -> SpeakerVowel | None:
+    """The speaker's filler vowel from the steady vowels inside their hesitations; None if none.
+
+    The hesitations are the ones Whisper wrote and the fillers `fuse` already heard; each
+    gives the steady vowel that overlaps it most.
+    """
+    anchors: list[tuple[float, float]] = []
+    for w in words:
+        if w.word not in hesitations:
+            continue
+        best = max(vowels, key=lambda v: _overlap(w, v.vowel_start, v.vowel_end), default=None)
+        if best is not None and _overlap(w, best.vowel_start, best.vowel_end) > 0:
+            anchors.append((best.f1, best.f2))
+    return SpeakerVowel(tuple(anchors)) if anchors else None
+
+
+def explain_own_vowel(
+    fp: FilledPause,
+    near: Sequence[Word],
+    main: Word | None,
+    speaker: SpeakerVowel,
+    may_hold: Callable[[str], bool] = may_hold_central_vowel,
+) -> str | None:
+    """Whether `fp` is the speaker's own filler vowel where the words Whisper wrote leave it out."""
+    # the vowel is this speaker's "uh" (central or not: a back "uh" is as much theirs), held
+    # in a gap no word near can fill, or inside a word Whisper doubted that has no such vowel
+    # of its own ("uh" heard as "or", "um I" as "I"): the same word cues as `explain`'s
+    # The word that holds the vowel is judged, not the one most over the level stretch: a
+    # stretch runs on past a word's own "uh" sound ("comes" in "comes in"), and that word
+    # can say it.
+    if not speaker.matches(fp):
+        return None
+    held = [(w, _overlap(w, fp.vowel_start, fp.vowel_end)) for w in near]
+    owner = max(held, key=lambda h: h[1], default=None)
+    if owner is None or owner[1] <= 0:
+        return OWN_VOWEL if main is None and not any(may_hold(w.word) for w in near) else None
+    w = owner[0]
+    if w.confidence < SURE and not may_hold(w.word):
+        return OWN_VOWEL
+    return None
 
 
 def explain(
@@ -369,22 +445,53 @@ def fuse(
     filler replaces a sound-alike ("am", "a") or goes beside the word, on the side its vowel is
     on (before a doubted function word: "uh the"). Words stay in time order.
     """
-    out = list(words)
     per_phone = seconds_per_phone(words, phones)
+
+    def decide(fp: FilledPause, near: list[Word], main: Word | None) -> str | None:
+        return explain(fp, near, main, per_phone, may_hold, phones)
+
+    return _fuse(words, heard, hesitations, decide)
+
+
+def fuse_own_vowel(
+    words: Sequence[Word],
+    vowels: Sequence[FilledPause],
+    speaker: SpeakerVowel,
+    hesitations: frozenset[str],
+    may_hold: Callable[[str], bool] = may_hold_central_vowel,
+) -> list[Word]:
+    """`words` with the steady vowels `explain_own_vowel` accepts added as fillers, as `fuse`."""
+
+    def decide(fp: FilledPause, near: list[Word], main: Word | None) -> str | None:
+        return explain_own_vowel(fp, near, main, speaker, may_hold)
+
+    return _fuse(words, vowels, hesitations, decide)
+
+
+def _fuse(
+    words: Sequence[Word],
+    heard: Sequence[FilledPause],
+    hesitations: frozenset[str],
+    decide: Callable[[FilledPause, list[Word], Word | None], str | None],
+) -> list[Word]:
+    out = list(words)
     for fp in heard:
+        # the words stay in time order, so only those starting up to a window's length before
+        # the vowel can reach it: a whole file's second look stays linear in its length
+        lo = bisect_left(out, fp.vowel_start - TIMING_SLACK - MAX_WORD_SECONDS, key=_start)
+        hi = bisect_right(out, fp.vowel_end + TIMING_SLACK, key=_start)
         near = [
             i
-            for i, w in enumerate(out)
-            if w.end > fp.vowel_start - TIMING_SLACK and w.start < fp.vowel_end + TIMING_SLACK
+            for i in range(lo, hi)
+            if out[i].end > fp.vowel_start - TIMING_SLACK
+            and out[i].start < fp.vowel_end + TIMING_SLACK
         ]
         if any(out[i].word in hesitations for i in near):
             continue
         hits = [(i, _overlap(out[i], fp.start, fp.end)) for i in near]
         best = max(hits, key=lambda h: h[1], default=None)
         i = best[0] if best is not None and best[1] > 0 else None
-        cue = explain(
-            fp, [out[k] for k in near], None if i is None else out[i], per_phone, may_hold, phones
-        )
+        cue = decide(fp, [out[k] for k in near], None if i is None else out[i])
         if cue is None:
             continue
         log.debug("filler at %.2f s: %s", fp.start, cue)
@@ -427,6 +534,10 @@ def fuse(
     return out
 
 
+def _start(w: Word) -> float:
+    return w.start
+
+
 def _within(t: float, w: Word) -> float:
     # a cut inside the word that leaves both of its parts some length
     edge = min(0.05, (w.end - w.start) / 3)
@@ -437,6 +548,17 @@ def detect(
     samples: np.ndarray, offset: float, config: DetectorConfig | None = None
 ) -> list[FilledPause]:
     """Filled pauses in one window of 16 kHz mono speech; times shifted by `offset` seconds."""
+    return [v for v in steady_vowels(samples, offset, config) if v.central]
+
+
+def steady_vowels(
+    samples: np.ndarray, offset: float, config: DetectorConfig | None = None
+) -> list[FilledPause]:
+    """Every steady vowel on level pitch in one window; those in the central region are `central`.
+
+    The others cost nothing more (their formants are measured anyway) and are what a speaker's
+    own filler vowel is looked for in (`SpeakerVowel`, `fuse_own_vowel`).
+    """
     import parselmouth  # Praat's native library loads only where audio is analysed
 
     cfg = config or DetectorConfig()
@@ -454,6 +576,7 @@ def detect(
     voice = float(np.median(f0[f0 > 0]))
     intensity = sound.to_intensity(minimum_pitch=PITCH_FLOOR, time_step=STEP)
     db = np.interp(times, intensity.xs(), intensity.values[0])
+    anywhere = replace(cfg, f1_range=cfg.any_f1_range, f2_range=cfg.any_f2_range)
     found: list[FilledPause] = []
     for s in stretches:
         pad = 0.03
@@ -465,7 +588,11 @@ def detect(
         ts = times[s.lo : s.hi] - (max(0.0, s.start - pad))
         f1 = np.array([formants.get_value_at_time(1, t) for t in ts])
         f2 = np.array([formants.get_value_at_time(2, t) for t in ts])
+        central = True
         core = vowel_core(f1, f2, db[s.lo : s.hi], voice, cfg)
+        if core is None:
+            central = False
+            core = vowel_core(f1, f2, db[s.lo : s.hi], voice, anywhere)
         if core is None:
             continue
         a, b, nasal = core
@@ -478,6 +605,7 @@ def detect(
                 f2=round(float(np.median(f2[a:b])), 1),
                 vowel_start=round(offset + float(times[s.lo + a]), 3),
                 vowel_end=round(offset + float(times[s.lo + b - 1]) + STEP, 3),
+                central=central,
             )
         )
     return found

@@ -264,6 +264,9 @@ class _Run:
         self.recognized: list[Word] = []
         self.silences: list[Silence] = []
         self.detector_seconds = 0.0
+        # every steady vowel heard, a few numbers each (a few a second of speech), for the
+        # second look at the speaker's own filler vowel once the whole file is heard
+        self.vowels: list[filled_pauses.FilledPause] = []
         self.hesitations = load_lexicon().hesitations
 
     def settle(self, block: Samples, *, final: bool) -> Samples:
@@ -309,12 +312,14 @@ class _Run:
         # Whisper drops hesitations; the window's own audio gives them back (filled_pauses).
         began = time.perf_counter()
         try:
-            heard = filled_pauses.detect(
+            vowels = filled_pauses.steady_vowels(
                 block[window.start : window.end], offset + lead / SAMPLE_RATE
             )
         except RuntimeError as e:  # Praat failing on odd audio costs the fillers, not the words
             log.warning("filled pauses not detected in a window at %.1f s: %s", offset, e)
-            heard = []
+            vowels = []
+        self.vowels.extend(vowels)
+        heard = [v for v in vowels if v.central]
         self.words.extend(filled_pauses.fuse(words, heard, self.hesitations))
         self.detector_seconds += time.perf_counter() - began
 
@@ -322,10 +327,23 @@ class _Run:
         if t - self.last_speech_end >= self.owner._min_silence:
             self.silences.append(Silence(round(self.last_speech_end, 3), round(t, 3)))
 
+    def _second_look(self) -> list[Word]:
+        # The hesitations heard in the whole file (Whisper's and the first pass's) say how this
+        # speaker says "uh"; the same vowel where Whisper wrote a doubted word that cannot
+        # hold it is one more filler. With no hesitation heard, nothing changes.
+        began = time.perf_counter()
+        speaker = filled_pauses.learn_speaker_vowel(self.vowels, self.words, self.hesitations)
+        words = self.words
+        if speaker is not None:
+            words = filled_pauses.fuse_own_vowel(words, self.vowels, speaker, self.hesitations)
+        self.detector_seconds += time.perf_counter() - began
+        return words
+
     def result(self) -> Transcription:
+        words = self._second_look()
         duration = self.block_start / SAMPLE_RATE
         return Transcription(
-            words=tuple(self.words),
+            words=tuple(words),
             silences=tuple(self.silences),
             duration=round(duration, 3),
             language=self.owner._settings.whisper_language,

@@ -16,12 +16,17 @@ from coach.audio.filled_pauses import (
     FOREIGN,
     GAP,
     OVERLONG,
+    OWN_VOWEL,
     SECONDS_PER_PHONE,
     FilledPause,
+    SpeakerVowel,
     excess_seconds,
     explain,
+    explain_own_vowel,
     fuse,
+    fuse_own_vowel,
     hearing_fillers,
+    learn_speaker_vowel,
     level_stretches,
     seconds_per_phone,
     vowel_core,
@@ -277,6 +282,93 @@ def test_fusing_keeps_every_other_word_and_the_time_order(
     ]
     assert len(out) <= len(words) + len(heard)
     assert [x.start for x in out] == sorted(x.start for x in out)
+
+
+# A West Midlands "uh": a back vowel (F1 510, F2 990 Hz) far outside the central region.
+BACK_UH = SpeakerVowel(((510.0, 990.0),))
+
+
+def vowel(f1: float, f2: float, at: float = 1.0, seconds: float = 0.1) -> FilledPause:
+    return FilledPause(at, at + seconds, "uh", f1, f2, at, at + seconds, central=False)
+
+
+@pytest.mark.parametrize(
+    ("f1", "f2", "same"),
+    [
+        (505.0, 1003.0, True),  # another token of the same "uh"
+        (540.0, 1020.0, True),  # within a speaker's spread
+        (610.0, 995.0, False),  # F1 18 % higher: a more open vowel ("on")
+        (505.0, 1100.0, False),  # F2 10 % higher: a more central vowel
+        (300.0, 2200.0, False),  # an /i/
+    ],
+)
+def test_a_vowel_is_the_speakers_own_filler_only_within_their_spread(
+    f1: float, f2: float, same: bool
+) -> None:
+    assert BACK_UH.matches(vowel(f1, f2)) is same
+
+
+def test_the_speakers_vowel_is_learned_from_the_hesitations_heard() -> None:
+    vowels = [vowel(508.0, 985.0, at=4.9), vowel(300.0, 2200.0, at=6.0)]
+    words = [w("we", 4.5, 4.8), w("um", 4.84, 5.0, p=0.4), w("team", 5.9, 6.2)]
+    speaker = learn_speaker_vowel(vowels, words, HESITATIONS)
+    assert speaker == SpeakerVowel(((508.0, 985.0),))
+
+
+def test_no_hesitation_heard_learns_nothing() -> None:
+    vowels = [vowel(508.0, 985.0, at=4.9)]
+    assert learn_speaker_vowel(vowels, [w("we", 4.5, 5.0)], HESITATIONS) is None
+
+
+@pytest.mark.parametrize(
+    ("word", "f1", "cue"),
+    [
+        (None, 510.0, OWN_VOWEL),  # in a gap no word near can fill
+        (w("how", 0.95, 1.12, p=0.11), 510.0, OWN_VOWEL),  # "like uh the" heard "like how the"
+        (w("or", 0.95, 1.12, p=0.62), 510.0, OWN_VOWEL),  # "then, uh, I" heard "then or"
+        (w("or", 0.95, 1.12, p=0.62), 620.0, None),  # not the speaker's filler vowel
+        (w("or", 0.95, 1.12, p=0.99), 510.0, None),  # a word Whisper heard plainly
+        (w("the", 0.95, 1.12, p=0.3), 510.0, None),  # a word that can say that vowel itself
+    ],
+    ids=["gap", "doubted", "sound-alike", "other-vowel", "sure", "own-vowel"],
+)
+def test_the_speakers_own_vowel_is_a_filler_only_where_the_words_leave_it_out(
+    word: Word | None, f1: float, cue: str | None
+) -> None:
+    near = [] if word is None else [word]
+    assert explain_own_vowel(vowel(f1, 995.0), near, word, BACK_UH, holds) == cue
+
+
+def test_the_vowel_is_judged_by_the_word_it_is_in_not_the_stretchs_longest() -> None:
+    # the level stretch runs from the end of "comes", whose own vowel it is, into "in"
+    fp = replace(vowel(510.0, 990.0, at=10.74, seconds=0.11), end=11.7)
+    words = [w("comes", 10.4, 10.84, p=0.99), w("in", 10.84, 11.14, p=0.74)]
+    assert explain_own_vowel(fp, words, words[1], BACK_UH, holds) is None
+
+
+def test_the_second_look_adds_the_speakers_filler_beside_a_doubted_word() -> None:
+    words = [w("like", 0.1, 0.3), w("how", 0.3, 0.44, p=0.11), w("the", 0.44, 0.58)]
+    out = fuse_own_vowel(words, [vowel(505.0, 1003.0, at=0.33, seconds=0.06)], BACK_UH, HESITATIONS)
+    assert [x.word for x in out] == ["like", "uh", "how", "the"]
+    assert out[1].source == AUDIO
+
+
+@settings(max_examples=200, deadline=None)
+@given(transcripts(), st.sampled_from([(600.0, 1300.0), (510.0, 990.0)]))
+def test_a_second_look_adds_only_the_speakers_vowel_and_keeps_the_words(
+    case: tuple[list[Word], list[FilledPause]], anchor: tuple[float, float]
+) -> None:
+    words, heard = case
+    speaker = SpeakerVowel((anchor,))
+    out = fuse_own_vowel(words, heard, speaker, HESITATIONS, holds)
+    kept = [x.word for x in out if x.source != AUDIO]
+    assert [x for x in kept if x not in {"a", "am"}] == [
+        x.word for x in words if x.word not in {"a", "am"}
+    ]
+    assert [x.start for x in out] == sorted(x.start for x in out)
+    # a vowel unlike the speaker's own filler never becomes one
+    if not any(speaker.matches(h) for h in heard):
+        assert out == words
 
 
 def clip(name: str, seconds: float) -> np.ndarray:
