@@ -77,12 +77,8 @@ SOUND_ALIKES = frozenset({"a", "uh", "um", "ah", "am", "an", "on", "oh", "er", "
 FUNCTION_WORDS = frozenset(
     {"the", "i", "and", "to", "of", "in", "it", "is", "that", "but", "so", "we", "my"}
 )
-# Short words with no central vowel of their own: a long steady schwa inside one was not said
-# by it ("I um keep" written "I keep", "um" written "am").
-NO_CENTRAL_VOWEL = frozenset(
-    {"i", "am", "and", "in", "it", "is", "so", "we", "my", "me", "he", "she", "be", "no", "don't"}
-)
-# how long that schwa must hold (espeak-ng's "uh" holds about 0.1 s at 150 wpm)
+# how long a schwa that no word near it can hold must last (espeak-ng's "uh" holds about 0.1 s
+# at 150 wpm)
 FOREIGN_VOWEL_SECONDS = 0.08
 # Whisper's word times are off by up to about this much, so a vowel this close to a word that
 # has a central vowel of its own may be that word's
