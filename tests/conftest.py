@@ -8,6 +8,9 @@ speech model is shared between them, as it is read-only.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,3 +30,32 @@ def _private_data_dir(
     (data / "models").symlink_to(_shared_models, target_is_directory=True)
     monkeypatch.setenv("DATA_DIR", str(data))
     yield
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remember the run's status for the last hook."""
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the run without finalizing the interpreter once LiveKit's native runtime was used.
+
+    The LiveKit SDK's Rust runtime keeps threads that call back into Python (its log records);
+    one doing so while the interpreter finalizes is ended by Python with pthread_exit, which
+    cannot unwind through Rust and aborts the process (exit 134, "panic in a function that
+    cannot unwind") after every test passed. The report is written by now; the runtime is
+    disposed first, then the process leaves with the run's own status.
+    """
+    ffi = sys.modules.get("livekit.rtc._ffi_client")
+    status = config.stash.get(_EXIT_STATUS, None)
+    if ffi is None or ffi.FfiClient._instance is None or status is None:
+        return
+    ffi.FfiClient._instance._dispose()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
