@@ -16,7 +16,6 @@ import argparse
 import difflib
 import json
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -26,19 +25,13 @@ from bench.stt import wer
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 
 
-def load_wav(path: Path) -> np.ndarray:
-    """A 16 kHz mono PCM16 WAV as float32 samples."""
-    with wave.open(str(path)) as w:
-        pcm = w.readframes(w.getnframes())
-    return np.frombuffer(pcm, np.int16).astype(np.float32) / 32768
-
-
 def live_utterances(path: Path) -> list[tuple[np.ndarray, float]]:
     """(audio, offset) of each utterance the live recognizer would send to Whisper."""
+    from coach.audio.decode import iter_pcm
     from coach.stt.endpointer import CHUNK, EndpointConfig, Endpointer, Utterance
     from coach.stt.local_live import silero_probabilities
 
-    audio = load_wav(path)
+    audio = np.concatenate(list(iter_pcm(path)))
     probs = silero_probabilities()
     ep = Endpointer(EndpointConfig(), 16000)
     decided = []
