@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.audio.praat_process import PraatProcess
-from coach.audio.recording import OpusRecorder
+from coach.audio.recording import OpusRecorder, salvage
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.drills import DrillSpec
 from coach.encryption import seal_bytes, unseal_bytes
@@ -471,7 +471,9 @@ class SessionManager:
                     continue
                 h = found.header
                 log.info("recovering session %s from its journal", h["sessionId"])
-                part = self.recordings_dir / f"session-{h['sessionId']}.ogg.part"
+                # the raw audio the killed process was writing becomes its Ogg `.part` here
+                base = self.recordings_dir / f"session-{h['sessionId']}.ogg"
+                part = await asyncio.to_thread(salvage, base) or base.with_name(base.name + ".part")
                 summary = await self._recovered_summary(found, part)
                 interview = await self._interviews.submit(
                     h["userId"],
@@ -484,7 +486,7 @@ class SessionManager:
                 interview_id = interview.id
                 plain = self.recording_path(interview_id)
                 if part.is_file():
-                    # an unfinished Ogg still plays up to its last complete page
+                    # (an unfinished Ogg from an older version plays up to its last page)
                     part.replace(plain)
                 # also when an earlier recovery died after the rename: it is sealed and linked
                 # now, or never

@@ -105,7 +105,7 @@ async def test_kill_9_mid_interview_loses_no_heard_words(tmp_path: Path) -> None
         log.close()
     assert server.returncode == -signal.SIGKILL
     # the recording was on disk as it grew, not only at the end
-    (part,) = (tmp_path / "recordings").glob("session-*.ogg.part")
+    (part,) = (tmp_path / "recordings").glob("session-*.ogg.pcm.part")
     assert part.stat().st_size > 0
     assert list((tmp_path / "recordings" / "journal").glob("*.jsonl"))
 

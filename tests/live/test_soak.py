@@ -49,7 +49,7 @@ async def test_sessions_and_analyses_leave_nothing_behind(tmp_path: Path) -> Non
         assert sessions._ended
         for ended in sessions._ended.values():
             assert ended.vocal is None
-            assert ended.recorder is not None and not ended.recorder.encoding
+            assert ended.recorder is not None and not ended.recorder.is_open
         # a stored session is kept a second for a late resume, then dropped
         for _ in range(100):
             if not sessions._ended and len(asyncio.all_tasks()) <= before:
