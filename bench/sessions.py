@@ -123,6 +123,18 @@ def _tree_stat(pid: int) -> tuple[float, int]:
     return cpu, rss
 
 
+def _ogg_seconds(data: bytes) -> float:
+    """An Opus recording's length from its last page's granule position (always 48 kHz)."""
+    last = data.rfind(b"OggS")
+    if last < 0 or len(data) < last + 14:
+        return 0.0
+    granule = int.from_bytes(data[last + 6 : last + 14], "little")
+    # the pre-skip (in OpusHead) is encoder delay, not audio
+    head = data.find(b"OpusHead")
+    skip = int.from_bytes(data[head + 10 : head + 12], "little") if head >= 0 else 0
+    return max(0.0, (granule - skip) / 48000)
+
+
 class Stats:
     """What the clients saw."""
 
@@ -131,6 +143,7 @@ class Stats:
         self.slowest: list[tuple[float, float]] = []  # (delay, where the words ended)
         self.errors: list[str] = []
         self.missing_audio: list[float] = []
+        self.short_recordings: list[float] = []  # seconds each recording lacks
         self.done = 0
 
 
@@ -205,6 +218,11 @@ async def one_client(
     )
     stored = r.json()
     stats.missing_audio.append(len(audio) / 32000 - float(stored["duration"]))
+    if stored.get("recordingUrl"):
+        rec = await http.get(stored["recordingUrl"], headers={"authorization": f"Bearer {token}"})
+        stats.short_recordings.append(len(audio) / 32000 - _ogg_seconds(rec.content))
+    else:
+        stats.errors.append("no recording")
     stats.done += 1
 
 
@@ -350,6 +368,11 @@ async def _drive_clients(
         f"{late1 - late0:.0f} of {ticks1 - ticks0:.0f} 20 ms ticks late by over 50 ms"
     )
     print(f"sessions missing audio  {len(lost)} (max {max(lost, default=0.0):.3f} s)")
+    short = [m for m in stats.short_recordings if m > 0.1]
+    print(
+        f"recordings short        {len(short)} of {len(stats.short_recordings)}"
+        f" (max {max(short, default=0.0):.1f} s)"
+    )
     print(f"errors                  {len(stats.errors)} {stats.errors[:3]}")
 
 

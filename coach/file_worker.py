@@ -34,6 +34,8 @@ class FileWorker:
     def __init__(self, threads: int = 2, *, busy_backlog: int = BUSY_BACKLOG) -> None:
         # below the loop's priority: a burst of encoding must not take the CPU from the audio
         self._lanes = [background_executor(f"coach-files-{i}") for i in range(max(1, threads))]
+        # seconds of encoding at a session's end must not hold up other sessions' appends
+        self._heavy = background_executor("coach-encode")
         self._pending = [0] * len(self._lanes)
         self._lock = threading.Lock()
         self._busy_backlog = busy_backlog
@@ -66,6 +68,12 @@ class FileWorker:
             with self._lock:
                 self._pending[lane] -= 1
 
+    def submit_heavy(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Queue long work (a recording's encoding) on a thread of its own, one job at a time."""
+        if self._closed:
+            raise RuntimeError("the file worker is closed")
+        return self._heavy.submit(fn, *args)
+
     async def run(self, key: str, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` after every job queued for `key`, awaited."""
         return await asyncio.wrap_future(self.submit(key, fn, *args))
@@ -96,6 +104,7 @@ class FileWorker:
     def _shutdown(self) -> None:
         for lane in self._lanes:
             lane.shutdown(wait=True)
+        self._heavy.shutdown(wait=True)
 
     def close(self) -> None:
         """Synchronous `aclose`, for code with no loop."""

@@ -28,7 +28,7 @@ def pcm_part(path: Path) -> Path:
     return path.with_name(path.name + ".pcm.part")
 
 
-def encode_opus(pcm: Path, target: Path, *, bitrate: int = 32_000) -> float:
+def encode_opus(pcm: Path, target: Path, bitrate: int = 32_000) -> float:
     """Encode raw 16 kHz mono PCM16 at `pcm` to Opus in OGG at `target`; returns its seconds.
 
     A trailing odd byte (a write cut by a crash) is ignored.
@@ -183,7 +183,10 @@ class OpusRecorder:
         if not self._finish_raw():
             return None
         try:
-            encode_opus(self.pcm, self.part, bitrate=self._bitrate)
+            if self._worker is None:
+                encode_opus(self.pcm, self.part, self._bitrate)
+            else:
+                self._worker.submit_heavy(encode_opus, self.pcm, self.part, self._bitrate).result()
         except Exception:
             self.abort()
             raise

@@ -57,6 +57,12 @@ def test_keep_leaves_the_audio_for_the_next_start(tmp_path: Path) -> None:
         part = salvage(tmp_path / "session-k.ogg")
         assert part is not None
         assert probe_duration(part) == pytest.approx(3.0, abs=0.05)
+        # a stored session's recording is encoded on the worker's own encoding thread
+        done = OpusRecorder(tmp_path / "session-d.ogg", worker=worker)
+        done.write(audio)
+        kept = done.close(tmp_path / "d.ogg")
+        assert kept is not None and probe_duration(kept) == pytest.approx(3.0, abs=0.05)
+        assert not done.pcm.exists() and not done.part.exists()
     finally:
         worker.close()
 
