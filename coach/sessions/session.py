@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -461,8 +462,12 @@ class LiveSession:
             self.emit({"type": "speech", "speaking": speaking, "at": round(at, 3)})
 
     async def _metrics_loop(self) -> None:
+        # Sessions that start together would all compute and send their metrics on the same
+        # tick, every interval, for as long as they last; a random first wait spreads them.
+        wait = random.uniform(0.5, 1.0) * self._metrics_interval
         while True:
-            await asyncio.sleep(self._metrics_interval)
+            await asyncio.sleep(wait)
+            wait = self._metrics_interval
             if self.journal is not None:
                 self.journal.clock(self.clock)
             m = self.accumulator.live_metrics()

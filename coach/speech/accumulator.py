@@ -10,7 +10,7 @@ from typing import Any
 
 from coach.speech.fillers import Match, find_fillers, find_hedges, find_repetitions
 from coach.speech.lexicon import Lexicon, load_lexicon
-from coach.speech.live_pace import live_pace
+from coach.speech.live_pace import Run, extend_runs, pace_of_runs
 from coach.speech.pace import pace_timeline, speaking_seconds, words_per_minute
 from coach.speech.pauses import long_pauses
 from coach.speech.summary import (
@@ -104,6 +104,11 @@ class SpeechAccumulator:
         self._questions: list[QuestionTiming] = []
         self._clock = 0.0
         self._dirty = 0
+        # the committed words' speech runs, kept as they come: a live session asks for its
+        # pace every few seconds, and rebuilding them cost O(words) each time (2 ms an hour in)
+        self._runs: list[Run] = []
+        self._run_first: list[int] = []  # index of each run's first word
+        self._runs_dirty = 0
         self._fillers = _Matches(lambda ws, k: find_fillers(ws, lex, gap, k))
         self._hedges = _Matches(lambda ws, k: find_hedges(ws, lex, k))
         self._repeats = _Matches(lambda ws, k: find_repetitions(ws, lex, k))
@@ -136,6 +141,7 @@ class SpeechAccumulator:
         self._words[i:j] = new
         self._mids[i:j] = [w.midpoint for w in new]
         self._dirty = min(self._dirty, i)
+        self._runs_dirty = min(self._runs_dirty, i)
         self._interim = [w for w in self._interim if w.midpoint > hi]
         self._clock = max(self._clock, new[-1].end)
 
@@ -170,14 +176,15 @@ class SpeechAccumulator:
         self._refresh()
         now = max(self.duration, *(w.end for w in self._interim[-1:]), 0.0)
         window = self.config.segment_seconds
+        runs = self._speech_runs()
         # interims only ever cover audio after the last final
-        heard = self._words + self._interim
-        pace = live_pace(heard, gap=self.config.pause_threshold, window=window)
+        tail = extend_runs(runs[-1:], self._interim, self.config.pause_threshold)
+        pace = pace_of_runs(runs[:-1] + tail, window)
         total = len(self._words) + len(self._interim)
         # fillers said in the last window of audio: the nudge about them clears on its own
         # once the speaker has gone that long without one
         recent_fillers = len(self._filler_out) - bisect.bisect_left(
-            [f.timestamp for f in self._filler_out], now - window
+            self._filler_out, now - window, key=lambda f: f.timestamp
         )
         return LiveMetrics(
             words=total,
@@ -188,6 +195,23 @@ class SpeechAccumulator:
             speaking_wpm=pace.overall,
             recent_fillers=recent_fillers,
         )
+
+    def _speech_runs(self) -> list[Run]:
+        """The committed words' runs, rebuilt only from the run a correction reached."""
+        if self._runs_dirty < len(self._words):
+            # from the last run that began before the first changed word: a changed word may
+            # join it, and the runs before it cannot change
+            k = max(0, bisect.bisect_left(self._run_first, self._runs_dirty) - 1)
+            first = self._run_first[k] if self._run_first else 0
+            del self._runs[k:], self._run_first[k:]
+            gap = self.config.pause_threshold
+            for j in range(first, len(self._words)):
+                before = len(self._runs)
+                extend_runs(self._runs, (self._words[j],), gap)
+                if len(self._runs) > before:
+                    self._run_first.append(j)
+            self._runs_dirty = len(self._words)
+        return self._runs
 
     def fillers(self) -> tuple[Filler, ...]:
         """The fillers in the committed words so far, in time order."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from coach.speech.lexicon import Lexicon
 from coach.speech.words import Word
@@ -21,11 +22,17 @@ class Match:
     label: str
 
 
+@lru_cache(maxsize=8192)
+def _collapsed(token: str) -> str:
+    # "ummm", "uhhh", "hmmm" and "errm" are spellings of the same sound; a vocabulary is small,
+    # and this runs for every word of every final
+    return _REPEATED_LETTERS.sub(r"\1", token)
+
+
 def _hesitation(token: str, lexicon: Lexicon) -> str | None:
     if token in lexicon.backchannels or "-" in token:
         return None
-    # "ummm", "uhhh", "hmmm" and "errm" are spellings of the same sound.
-    collapsed = _REPEATED_LETTERS.sub(r"\1", token)
+    collapsed = _collapsed(token)
     if collapsed in lexicon.hesitations:
         return collapsed
     return None
@@ -89,7 +96,7 @@ def find_fillers(
 
 
 def _phrase_at(words: Sequence[Word], i: int, lexicon: Lexicon, gap: float) -> Match | None:
-    for rule in lexicon.phrases:
+    for rule in lexicon.phrases_by_first.get(words[i].word, ()):
         n = len(rule.words)
         if tuple(w.word for w in words[i : i + n]) != rule.words:
             continue
@@ -116,7 +123,7 @@ def find_hedges(words: Sequence[Word], lexicon: Lexicon, start: int = 0) -> list
     found: list[Match] = []
     i = start
     while i < len(words):
-        for hedge in lexicon.hedges:
+        for hedge in lexicon.hedges_by_first.get(words[i].word, ()):
             n = len(hedge)
             if tuple(w.word for w in words[i : i + n]) == hedge:
                 found.append(Match(i, n, " ".join(hedge)))

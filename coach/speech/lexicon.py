@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -39,6 +39,25 @@ class Lexicon:
     discourse: frozenset[str]
     hedges: tuple[tuple[str, ...], ...]
     legitimate_repeats: frozenset[str]
+    # the phrases and hedges by their first word, in the order above: the finders run on every
+    # final of every live session, and trying each rule at each word cost most of their time
+    phrases_by_first: dict[str, tuple[PhraseRule, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    hedges_by_first: dict[str, tuple[tuple[str, ...], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        phrases: dict[str, tuple[PhraseRule, ...]] = {}
+        for rule in self.phrases:
+            phrases[rule.words[0]] = (*phrases.get(rule.words[0], ()), rule)
+        hedges: dict[str, tuple[tuple[str, ...], ...]] = {}
+        for hedge in self.hedges:
+            hedges[hedge[0]] = (*hedges.get(hedge[0], ()), hedge)
+        # frozen: set once here, as the dataclass itself would
+        object.__setattr__(self, "phrases_by_first", phrases)
+        object.__setattr__(self, "hedges_by_first", hedges)
 
 
 @cache

@@ -8,7 +8,7 @@ moves when words arrive, and never counts a silence as slow speech.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from coach.speech.pace import words_per_minute
@@ -27,9 +27,12 @@ class LivePace:
     speech_seconds: float
 
 
-def _runs(words: Sequence[Word], gap: float) -> list[tuple[float, float, int]]:
-    # (start, end, words) of each stretch of speech whose gaps are all under `gap`
-    runs: list[tuple[float, float, int]] = []
+# (start, end, words) of a stretch of speech whose gaps are all under the pause gap
+Run = tuple[float, float, int]
+
+
+def extend_runs(runs: list[Run], words: Iterable[Word], gap: float) -> list[Run]:
+    """Add `words` (in time order, none before the last run) to `runs` in place; returns it."""
     for w in words:
         if runs and w.start - runs[-1][1] < gap:
             start, end, n = runs[-1]
@@ -41,7 +44,7 @@ def _runs(words: Sequence[Word], gap: float) -> list[tuple[float, float, int]]:
 
 def speech_seconds(words: Sequence[Word], gap: float) -> float:
     """Seconds of speech under `words` (in time order): pauses of `gap` or longer left out."""
-    return sum(end - start for start, end, _ in _runs(words, gap))
+    return sum(end - start for start, end, _ in extend_runs([], words, gap))
 
 
 def live_pace(words: Sequence[Word], *, gap: float, window: float) -> LivePace:
@@ -50,7 +53,11 @@ def live_pace(words: Sequence[Word], *, gap: float, window: float) -> LivePace:
     `words` are in time order; the recent window ends at the last word, so it holds still
     while the recognizer is busy with audio it has not reported yet.
     """
-    runs = _runs(words, gap)
+    return pace_of_runs(extend_runs([], words, gap), window)
+
+
+def pace_of_runs(runs: Sequence[Run], window: float) -> LivePace:
+    """`live_pace` from the words' runs (`extend_runs`), which a live session keeps as it goes."""
     total = sum(end - start for start, end, _ in runs)
     if total < MIN_SPEECH_SECONDS:
         return LivePace(None, None, total)

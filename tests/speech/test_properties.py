@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coach.speech.accumulator import SpeechAccumulator
+from coach.speech.live_pace import live_pace
 from coach.speech.metrics import summarize
 from coach.speech.words import Silence, Word
 
@@ -123,6 +124,39 @@ def test_streaming_in_any_chunks_twice_gives_the_same_summary(
     assert stream(words, sizes, repeat).summary() == summarize(words)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    word_lists(),
+    st.lists(st.integers(min_value=1, max_value=12), max_size=6),
+    st.lists(st.tuples(st.integers(0, 80), st.floats(-1.5, 1.5)), max_size=4),
+    st.integers(0, 3),
+)
+def test_live_pace_kept_as_words_come_is_the_pace_of_every_word_heard(
+    words: list[Word], sizes: list[int], corrections: list[tuple[int, float]], interims: int
+) -> None:
+    acc = SpeechAccumulator()
+    gap, window = acc.config.pause_threshold, acc.config.segment_seconds
+    i = k = 0
+    while i < len(words):
+        size = sizes[k % len(sizes)] if sizes else len(words)
+        acc.update(words[i : i + size], is_final=True)
+        i += size
+        k += 1
+        # a final that moves one heard word (a recognizer's correction) replaces it
+        for at, shift in corrections:
+            if at < len(acc.words):
+                w = acc.words[at]
+                start = max(0.0, w.start + shift)
+                moved = Word(w.word, start, start + w.end - w.start, w.confidence)
+                acc.update([moved], is_final=True)
+        tail = words[i : i + interims]
+        acc.update(tail, is_final=False)
+        m = acc.live_metrics()
+        expected = live_pace([*acc.words, *tail], gap=gap, window=window)
+        assert m.speaking_wpm == expected.overall
+        assert m.current_wpm == (expected.recent if expected.recent is not None else 0.0)
+
+
 @settings(max_examples=100, deadline=None)
 @given(word_lists())
 def test_vad_silences_decide_pauses_inside_the_speech(words: list[Word]) -> None:
@@ -155,3 +189,16 @@ def test_out_of_order_finals_are_sorted() -> None:
     acc.update([Word("world", 1.0, 1.4)], is_final=True)
     acc.update([Word("hello", 0.0, 0.4)], is_final=True)
     assert acc.summary().transcript == "hello world"
+
+
+def test_a_late_word_joins_the_run_before_it() -> None:
+    acc = SpeechAccumulator()
+    said = [Word("we", 0, 0.5), Word("built", 0.6, 1.0), Word("it", 3.0, 3.5), Word("so", 3.6, 4.0)]
+    acc.update(said, is_final=True)
+    acc.live_metrics()
+    # a word heard late, inside the pause: it starts where the second run began
+    late = Word("fast", 1.5, 1.9)
+    acc.update([late], is_final=True)
+    gap, window = acc.config.pause_threshold, acc.config.segment_seconds
+    expected = live_pace([*said[:2], late, *said[2:]], gap=gap, window=window)
+    assert acc.live_metrics().speaking_wpm == expected.overall
