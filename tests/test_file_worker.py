@@ -84,3 +84,26 @@ async def test_busy_when_a_lane_falls_far_behind() -> None:
     await worker.drain()
     assert not worker.busy("k")
     await worker.aclose()
+
+
+async def test_a_woken_thread_gathers_the_jobs_that_follow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worker = FileWorker(threads=1, gather_seconds=0.2)
+    wakes: list[int] = []
+    run_lane = FileWorker._run_lane
+
+    def counted(self: FileWorker, lane: object) -> None:
+        wakes.append(1)
+        run_lane(self, lane)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FileWorker, "_run_lane", counted)
+    done: list[int] = []
+    for n in range(20):  # a job every millisecond, as hundreds of sessions' appends come
+        worker.submit(f"session-{n % 5}", done.append, n)
+        await asyncio.sleep(0.001)
+    await worker.drain()
+    assert done == list(range(20))
+    # one wake for the twenty (two if the loop was slower than the gathering window)
+    assert len(wakes) <= 2
+    await worker.aclose()

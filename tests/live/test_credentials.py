@@ -83,13 +83,16 @@ async def test_files_under_data_dir_are_private_whatever_the_umask(tmp_path: Any
     data = tmp_path / "data"
     old = os.umask(0o022)  # the usual umask: new files would be world-readable
     try:
-        async with serve(app_for(data, "weakness")) as srv:
+        app = app_for(data, "weakness")
+        async with serve(app) as srv:
             token = await account(srv.url)
             async with client(srv.ws_url, token) as c:
                 await c.send(STREAM)
                 await c.of_type("ready")
                 await stream(c, pcm(FIXTURES / "weakness.wav")[: 4 * 32000])
-                # mid-session: the journal and the growing recording exist already
+                # mid-session: the journal and the growing recording exist once the file
+                # work queued so far has run (a file thread gathers its jobs for a moment)
+                await app.state.services.sessions.files.drain()
                 live = [p for p in data.rglob("*") if p.is_file()]
                 assert any(p.suffix == ".jsonl" for p in live), live
                 assert any(p.name.endswith(".part") for p in live), live
