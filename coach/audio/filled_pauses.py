@@ -10,9 +10,10 @@ vowel (schwa or the /ʌ/ of "uh"), sometimes closed by a nasal murmur (the /m/ o
 The detector is in two pure steps over contours, then a fusion with the words:
 
 - `level_stretches`: voiced runs of the pitch contour whose pitch stays within a narrow band;
-- `vowel_core`: within a stretch, the longest run of frames whose first two formants are steady
-  and in the central-vowel region (scaled for the speaker's pitch), and whether a quieter voiced
-  tail follows it (the nasal murmur that makes it "um");
+- `vowel_cores`: within a stretch, each run of frames whose first two formants are steady and
+  in the central-vowel region (scaled for the speaker's pitch), and whether a quieter voiced
+  tail follows it (the nasal murmur that makes it "um"); a speaker on a flat pitch runs a
+  word's vowel and the filler after it into one stretch, so each run is judged on its own;
 - `explain`: the cue, if any, that the words Whisper wrote leave a heard vowel out: no word near
   it can hold a central vowel (the CMU Pronouncing Dictionary says which can: "I um keep" heard
   as "I am keep"), unless Whisper was sure of the word and the vowel is short enough to be its
@@ -86,7 +87,6 @@ TIMING_SLACK = 0.12
 # CMU dictionary vowels that sound like a filled pause: /ʌ/ and schwa (AH), /ɝ/ and /ɚ/ (ER),
 # and /oʊ/ (OW), which British speakers begin with a schwa (/əʊ/) that American spellings hide
 CENTRAL_VOWELS = ("AH", "ER", "OW")
-
 
 _TABLE_LOCK = threading.Lock()
 
@@ -253,6 +253,23 @@ def vowel_core(
 
     Returns (first frame, end frame, nasal) or None when no run is long enough.
     """
+    cores = vowel_cores(f1, f2, db, f0, config)
+    return max(cores, key=lambda c: c[1] - c[0], default=None)
+
+
+def vowel_cores(
+    f1: np.ndarray,
+    f2: np.ndarray,
+    db: np.ndarray,
+    f0: float,
+    config: DetectorConfig | None = None,
+) -> list[tuple[int, int, bool]]:
+    """Every steady central-vowel run long enough in one stretch's frames, in time order.
+
+    Each is (first frame, end frame, nasal). A level stretch is not one sound: a speaker who
+    keeps a flat pitch runs a word's own vowel and the "um" after it into one stretch ("comes in
+    I um move"), and only the longest would be judged.
+    """
     cfg = config or DetectorConfig()
     k = _scale(f0)
     ok = (
@@ -268,7 +285,7 @@ def vowel_core(
         j2 = np.abs(np.diff(np.log(f2), prepend=np.nan))
     steady = ok & ~((j1 > cfg.formant_jitter) | (j2 > cfg.formant_jitter))
     # the run's first frame has no predecessor in the run, so it only needs to be central
-    best: tuple[int, int] | None = None
+    runs: list[tuple[int, int]] = []
     i = 0
     n = len(f1)
     while i < n:
@@ -278,21 +295,27 @@ def vowel_core(
         j = i + 1
         while j < n and steady[j]:
             j += 1
-        if best is None or j - i > best[1] - best[0]:
-            best = (i, j)
+        if (j - i) * STEP >= cfg.min_core_seconds - 1e-9:
+            runs.append((i, j))
         i = j
-    if best is None or (best[1] - best[0]) * STEP < cfg.min_core_seconds - 1e-9:
-        return None
-    a, b = best
+    if not runs:
+        return []
+    # a vowel's nasal tail comes before the next vowel, never after it
+    ends = [a for a, _ in runs[1:]] + [n]
+    return [
+        (a, b, _nasal_tail(db, a, b, until, cfg)) for (a, b), until in zip(runs, ends, strict=True)
+    ]
+
+
+def _nasal_tail(db: np.ndarray, a: int, b: int, until: int, cfg: DetectorConfig) -> bool:
     core_db = float(np.median(db[a:b]))
-    tail = db[b:]
     quiet = 0
-    for v in tail:
+    for v in db[b:until]:
         if v <= core_db - cfg.nasal_drop_db:
             quiet += 1
         elif quiet:
             break
-    return a, b, quiet * STEP >= cfg.nasal_seconds - 1e-9
+    return quiet * STEP >= cfg.nasal_seconds - 1e-9
 
 
 def _overlap(w: Word, a: float, b: float) -> float:
@@ -584,26 +607,28 @@ def steady_vowels(
         ts = times[s.lo : s.hi] - (max(0.0, s.start - pad))
         f1 = np.array([formants.get_value_at_time(1, t) for t in ts])
         f2 = np.array([formants.get_value_at_time(2, t) for t in ts])
-        central = True
-        core = vowel_core(f1, f2, db[s.lo : s.hi], voice, cfg)
-        if core is None:
-            central = False
-            core = vowel_core(f1, f2, db[s.lo : s.hi], voice, anywhere)
-        if core is None:
-            continue
-        a, b, nasal = core
-        found.append(
-            FilledPause(
-                start=round(offset + s.start, 3),
-                end=round(offset + s.end, 3),
-                label="um" if nasal else "uh",
-                f1=round(float(np.median(f1[a:b])), 1),
-                f2=round(float(np.median(f2[a:b])), 1),
-                vowel_start=round(offset + float(times[s.lo + a]), 3),
-                vowel_end=round(offset + float(times[s.lo + b - 1]) + STEP, 3),
-                central=central,
+        seg = db[s.lo : s.hi]
+        cores = [(c, True) for c in vowel_cores(f1, f2, seg, voice, cfg)]
+        if not cores:
+            # not central: only the longest, for the speaker's own vowel
+            other = vowel_core(f1, f2, seg, voice, anywhere)
+            cores = [] if other is None else [(other, False)]
+        for k, ((a, b, nasal), central) in enumerate(cores):
+            # several vowels share the stretch out between them, each up to its neighbours
+            lo = s.start if k == 0 else float(times[s.lo + cores[k - 1][0][1]])
+            hi = s.end if k == len(cores) - 1 else float(times[s.lo + cores[k + 1][0][0]])
+            found.append(
+                FilledPause(
+                    start=round(offset + lo, 3),
+                    end=round(offset + hi, 3),
+                    label="um" if nasal else "uh",
+                    f1=round(float(np.median(f1[a:b])), 1),
+                    f2=round(float(np.median(f2[a:b])), 1),
+                    vowel_start=round(offset + float(times[s.lo + a]), 3),
+                    vowel_end=round(offset + float(times[s.lo + b - 1]) + STEP, 3),
+                    central=central,
+                )
             )
-        )
     return found
 
 

@@ -29,7 +29,9 @@ from coach.audio.filled_pauses import (
     learn_speaker_vowel,
     level_stretches,
     seconds_per_phone,
+    steady_vowels,
     vowel_core,
+    vowel_cores,
 )
 from coach.speech.lexicon import load_lexicon
 from coach.speech.words import Word
@@ -102,6 +104,35 @@ def test_a_moving_envelope_is_not_a_filled_pause() -> None:
     f1 = np.full(20, 600.0)
     f2 = 1000.0 * 1.15 ** (np.arange(20) % 3)
     assert vowel_core(f1, f2, np.full(20, 75.0), f0=110.0) is None
+
+
+@pytest.mark.parametrize(
+    ("gap", "cores"),
+    [
+        (8, [(0, 10, False), (18, 28, True)]),  # a word's vowel, a consonant, then "um"
+        (0, [(0, 20, True)]),  # one vowel held on, then its murmur: one core
+    ],
+    ids=["two-vowels", "one-vowel"],
+)
+def test_each_steady_central_vowel_in_a_stretch_is_a_core(
+    gap: int, cores: list[tuple[int, int, bool]]
+) -> None:
+    # pitch stays level over "comes in I um": the word's vowel and the filler share a stretch
+    f1 = np.concatenate([np.full(10, 600.0), np.full(gap, 320.0), np.full(10, 610.0)])
+    f2 = np.concatenate([np.full(10, 1300.0), np.full(gap, 2200.0), np.full(10, 1310.0)])
+    f1, f2 = np.append(f1, [np.nan] * 6), np.append(f2, [np.nan] * 6)
+    db = np.concatenate([np.full(10 + gap + 10, 75.0), np.full(6, 68.0)])
+    db[10 : 10 + gap] = 75.0
+    assert vowel_cores(f1, f2, db, f0=110.0) == cores
+    # the longest alone is what `vowel_core` gives
+    longest = max(cores, key=lambda c: c[1] - c[0])
+    assert vowel_core(f1, f2, db, f0=110.0) == longest
+
+
+def test_a_vowel_too_short_is_no_core_though_another_in_the_stretch_is() -> None:
+    f1 = np.concatenate([np.full(4, 600.0), np.full(5, 320.0), np.full(8, 600.0)])
+    f2 = np.concatenate([np.full(4, 1300.0), np.full(5, 2200.0), np.full(8, 1300.0)])
+    assert vowel_cores(f1, f2, np.full(17, 75.0), f0=110.0) == [(9, 17, False)]
 
 
 def test_a_higher_voice_has_its_central_vowel_higher() -> None:
@@ -337,6 +368,15 @@ def test_the_speakers_own_vowel_is_a_filler_only_where_the_words_leave_it_out(
 ) -> None:
     near = [] if word is None else [word]
     assert explain_own_vowel(vowel(f1, 995.0), near, word, BACK_UH, holds) == cue
+
+
+def test_a_filler_after_a_words_vowel_on_the_same_level_pitch_is_heard_apart() -> None:
+    # us-m-nocomma.wav, "comes in I um move": one level stretch from "comes" (10.74 s) to
+    # "move"; the "um" (about 11.25 to 11.35 s) is found beside the vowel of "comes"
+    audio = clip("us-m-nocomma", 12.0)[160000:]
+    vowels = [v for v in steady_vowels(audio, 10.0) if v.central]
+    assert any(11.2 <= v.vowel_start <= 11.3 and v.label == "um" for v in vowels), vowels
+    assert [v.start for v in vowels] == sorted(v.start for v in vowels)
 
 
 def test_the_vowel_is_judged_by_the_word_it_is_in_not_the_stretchs_longest() -> None:
