@@ -38,6 +38,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -330,6 +331,20 @@ def _nasal_tail(db: np.ndarray, a: int, b: int, until: int, cfg: DetectorConfig)
         elif quiet:
             break
     return quiet * STEP >= cfg.nasal_seconds - 1e-9
+
+
+def share_stretch(
+    start: float, end: float, vowels: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The part of a level stretch each of its vowels (start, end, in time order) stands for.
+
+    One vowel stands for the whole stretch; several split it halfway between each other, so a
+    filler after a word's vowel is placed by the words around it, not by the whole stretch.
+    """
+    if not vowels:
+        return []
+    cuts = [start] + [(b + a) / 2 for (_, b), (a, _) in pairwise(vowels)] + [end]
+    return list(pairwise(cuts))
 
 
 def _overlap(w: Word, a: float, b: float) -> float:
@@ -634,10 +649,12 @@ def steady_vowels(
             # not central: only the longest, for the speaker's own vowel
             other = vowel_core(f1, f2, seg, voice, anywhere)
             cores = [] if other is None else [(other, False)]
-        for k, ((a, b, nasal), central) in enumerate(cores):
-            # several vowels share the stretch out between them, each up to its neighbours
-            lo = s.start if k == 0 else float(times[s.lo + cores[k - 1][0][1]])
-            hi = s.end if k == len(cores) - 1 else float(times[s.lo + cores[k + 1][0][0]])
+        spans = share_stretch(
+            s.start,
+            s.end,
+            [(float(times[s.lo + a]), float(times[s.lo + b - 1]) + STEP) for (a, b, _), _ in cores],
+        )
+        for ((a, b, nasal), central), (lo, hi) in zip(cores, spans, strict=True):
             found.append(
                 FilledPause(
                     start=round(offset + lo, 3),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import wave
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from coach.audio.filled_pauses import (
     learn_speaker_vowel,
     level_stretches,
     seconds_per_phone,
+    share_stretch,
     steady_vowels,
     vowel_core,
     vowel_cores,
@@ -134,6 +136,34 @@ def test_a_vowel_too_short_is_no_core_though_another_in_the_stretch_is() -> None
     f1 = np.concatenate([np.full(4, 600.0), np.full(5, 320.0), np.full(8, 600.0)])
     f2 = np.concatenate([np.full(4, 1300.0), np.full(5, 2200.0), np.full(8, 1300.0)])
     assert vowel_cores(f1, f2, np.full(17, 75.0), f0=110.0) == [(9, 17, False)]
+
+
+@pytest.mark.parametrize(
+    ("vowels", "spans"),
+    [
+        ([(10.75, 10.86)], [(10.74, 11.72)]),  # one vowel: the whole stretch
+        ([(10.75, 10.86), (11.25, 11.35)], [(10.74, 11.055), (11.055, 11.72)]),
+        ([], []),
+    ],
+    ids=["one", "two", "none"],
+)
+def test_vowels_sharing_a_stretch_split_it_halfway_between_them(
+    vowels: list[tuple[float, float]], spans: list[tuple[float, float]]
+) -> None:
+    out = share_stretch(10.74, 11.72, vowels)
+    assert out == [pytest.approx(s) for s in spans]
+
+
+@given(st.lists(st.floats(0.0, 1.0), min_size=0, max_size=12).map(sorted))
+def test_shared_spans_tile_the_stretch_and_hold_their_vowels(edges: list[float]) -> None:
+    vowels = list(zip(edges[::2], edges[1::2], strict=False))
+    spans = share_stretch(0.0, 1.0, vowels)
+    assert len(spans) == len(vowels)
+    for (lo, hi), (a, b) in zip(spans, vowels, strict=True):
+        assert lo <= a + 1e-9 and b <= hi + 1e-9
+    assert all(p[1] == q[0] for p, q in pairwise(spans))
+    if spans:
+        assert spans[0][0] == 0.0 and spans[-1][1] == 1.0
 
 
 def test_a_higher_voice_has_its_central_vowel_higher() -> None:
