@@ -447,7 +447,9 @@ def explain_own_vowel(
     # A word that says a central vowel only in a weak form or a glide's onset ("um move" heard
     # as "don't move", "uh a" as "to a") owns the speaker's steady filler vowel only when
     # Whisper trusted the word; doubted (as a doubted function word is), the vowel is a filler.
-    if w.confidence < LOW_PROBABILITY and not stressed(w.word):
+    # A sound-alike is left out: an article "a" said plainly is the filler's own vowel, and
+    # only its length (the first pass's doubted-and-stretched cue) tells the two apart.
+    if w.confidence < LOW_PROBABILITY and w.word not in SOUND_ALIKES and not stressed(w.word):
         return OWN_VOWEL
     return None
 
