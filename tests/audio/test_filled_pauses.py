@@ -16,6 +16,7 @@ from coach.audio.filled_pauses import (
     DOUBTED,
     FOREIGN,
     GAP,
+    LOW_PROBABILITY,
     OVERLONG,
     OWN_VOWEL,
     SECONDS_PER_PHONE,
@@ -428,6 +429,34 @@ def test_a_word_with_the_vowel_only_in_a_weak_form_owns_it_unless_doubted(
 
     fp = vowel(510.0, 995.0)
     assert explain_own_vowel(fp, [word], word, BACK_UH, may_hold, stressed) == cue
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["to", "or", "don't", "a", "come", "keep"]),
+    st.floats(0.0, 1.0),
+    st.booleans(),
+    st.booleans(),
+)
+def test_the_weak_form_rule_only_ever_adds_a_filler_inside_a_word_whisper_doubted(
+    token: str, p: float, holds_it: bool, stressed_it: bool
+) -> None:
+    word = w(token, 0.95, 1.15, p=p)
+    fp = vowel(510.0, 995.0)
+
+    def may_hold(_: str) -> bool:
+        return holds_it
+
+    def stressed(_: str) -> bool:
+        return stressed_it
+
+    cue = explain_own_vowel(fp, [word], word, BACK_UH, may_hold, stressed)
+    before = explain_own_vowel(fp, [word], word, BACK_UH, may_hold, lambda _: True)
+    # it never takes a filler away, and adds one only in a doubted word it can hold weakly
+    if before is not None:
+        assert cue == before
+    if cue != before:
+        assert p < LOW_PROBABILITY and not stressed_it and token != "a"
 
 
 @pytest.mark.parametrize(
