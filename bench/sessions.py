@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -155,6 +156,7 @@ async def one_client(
     stats: Stats,
     live: asyncio.Event,
     gate: asyncio.Barrier,
+    stagger: float = 0.0,
 ) -> None:
     from websockets.asyncio.client import connect
 
@@ -177,6 +179,9 @@ async def one_client(
             await gate.wait()
             return
         await gate.wait()  # every client live before the clock starts
+        # 0: every client's frames (and so every utterance's end) on the same tick, the worst
+        # case; real clients start at independent moments
+        await asyncio.sleep(random.uniform(0.0, stagger))
         done = asyncio.Event()
         interview: dict[str, Any] = {}
 
@@ -337,7 +342,8 @@ async def _drive_clients(
     live = asyncio.Event()
     clients = [
         asyncio.create_task(
-            one_client(base, http, tokens[i], audio, stats, live, gate), name=f"bench-client-{i}"
+            one_client(base, http, tokens[i], audio, stats, live, gate, args.stagger),
+            name=f"bench-client-{i}",
         )
         for i in range(args.clients)
     ]
@@ -396,6 +402,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--recognizer", choices=["scripted", "local"], default="scripted")
+    parser.add_argument(
+        "--stagger",
+        type=float,
+        default=0.0,
+        help="start each client at a random moment within this many seconds (0: lockstep)",
+    )
     parser.add_argument(
         "--compare-live",
         action="store_true",
