@@ -204,8 +204,8 @@ class OpusRecorder:
         self.part.replace(final)
         return final
 
-    def keep(self) -> None:
-        """Leave the audio for the next start's recovery (`salvage`): the session is not stored.
+    def keep(self, target: Path | None = None) -> None:
+        """Leave the raw audio for the next start (`salvage`), renamed for `target` if given.
 
         Nothing is encoded here, so a restart with hundreds of live sessions is not held up.
         """
@@ -214,6 +214,9 @@ class OpusRecorder:
             return
         if self._finish_raw():
             self._closed = True
+            if target is not None:
+                private_dir(target.parent)
+                self.pcm.replace(pcm_part(target))
 
     def abort(self) -> None:
         """Drop the partial files (nothing once the recording is finished)."""

@@ -248,6 +248,13 @@ class InterviewService:
         """Erase every interview of a user."""
         await Interview.find(Interview.user_id == user_id).delete()
 
+    async def owner(self, interview_id: str) -> str | None:
+        """The id of the user an interview belongs to, or None if there is no such interview."""
+        raw = await Interview.get_pymongo_collection().find_one(
+            {"_id": interview_id}, {"userId": 1}
+        )
+        return str(raw["userId"]) if raw is not None else None
+
     async def set_recording(self, interview_id: str, url: str) -> None:
         """Record where the interview's audio can be played from."""
         await Interview.find(Interview.id == interview_id).update({"$set": {"recordingUrl": url}})

@@ -133,6 +133,7 @@ class SessionManager:
     async def start(self) -> None:
         """Store sessions a previous process could not save; prune old recordings from now on."""
         await self.recover_journals()
+        await self.finish_raw_recordings()
         self._track(asyncio.create_task(self._prune_loop(), name="recordings-retention"))
 
     def recording_path(self, interview_id: str) -> Path:
@@ -446,6 +447,14 @@ class SessionManager:
                         session.id, recorder.dropped_seconds)  # fmt: skip
             if self.metrics is not None:
                 self.metrics.recording_dropped.inc(recorder.dropped_seconds)
+        if session.finish_reason == "shutdown":
+            # a restart must not wait minutes for encoding: the raw audio waits under the
+            # interview's name, and the next start encodes, seals and links it
+            try:
+                await asyncio.to_thread(recorder.keep, self.recording_path(interview_id))
+            except Exception as e:
+                log.error("could not keep the audio of session %s: %s", session.id, e)
+            return
         try:
             path = await asyncio.to_thread(recorder.close, self.recording_path(interview_id))
             if path is not None:
@@ -511,6 +520,35 @@ class SessionManager:
                 extra={"room": h["roomName"]},
             )
         return stored
+
+    async def finish_raw_recordings(self) -> int:
+        """Encode, seal and link the stored interviews' audio a stopping process left raw."""
+        done = 0
+        suffix = ".ogg.pcm.part"
+        raws = self.recordings_dir.glob(f"*{suffix}") if self.recordings_dir.is_dir() else []
+        for raw in sorted(raws):
+            interview_id = raw.name[: -len(suffix)]
+            if not interview_id.isalnum():
+                continue  # a session's own audio: its journal's recovery takes it
+            try:
+                user_id = await self._interviews.owner(interview_id)
+                if user_id is None:  # the interview was deleted meanwhile
+                    raw.unlink(missing_ok=True)
+                    continue
+                plain = self.recording_path(interview_id)
+                part = await asyncio.to_thread(salvage, plain)
+                if part is not None:
+                    part.replace(plain)
+                    await self.seal_recording(user_id, interview_id)
+                    await self._interviews.set_recording(
+                        interview_id, f"/api/interviews/{interview_id}/recording"
+                    )
+                    done += 1
+            except Exception as e:  # the next start tries again; one bad file must not block
+                log.error("the recording of interview %s not finished yet: %s", interview_id, e)
+        if done:
+            log.info("finished %d recording(s) left raw by the last stop", done)
+        return done
 
     async def data_key(self, user_id: str) -> bytes | None:
         """The user's data key for sealing a session's journal (None without encryption)."""

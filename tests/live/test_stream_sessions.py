@@ -288,6 +288,22 @@ async def test_shutdown_stores_open_sessions_without_waiting_for_analysis(tmp_pa
     assert stored is not None
     assert stored["totalWords"] == truth("weakness")["totalWords"]
     assert stored["status"] == "processing"  # the next start's recovery analyzes it
+    # the stop encoded nothing: the audio waits raw under the interview's name
+    iid = str(stored["_id"])
+    recordings = tmp_path / "recordings"
+    assert (recordings / f"{iid}.ogg.pcm.part").stat().st_size == len(audio)
+    assert not stored.get("recordingUrl")
+
+    # the next start encodes it, seals it and links it
+    async with serve(app_for(tmp_path, db=db)) as srv:
+        got = await fetch(srv.url, token, f"/api/interviews/{iid}")
+        assert got.json()["recordingUrl"] == f"/api/interviews/{iid}/recording"
+        rec = await fetch(srv.url, token, got.json()["recordingUrl"])
+        assert rec.status_code == 200 and rec.content[:4] == b"OggS"
+    kept = tmp_path / "kept.ogg"
+    kept.write_bytes(rec.content)
+    assert probe_duration(kept) == pytest.approx(len(audio) / 32000, abs=0.1)
+    assert not list(recordings.glob("*.pcm.part"))
 
 
 async def test_unstorable_session_is_kept_and_stored_on_next_start(tmp_path: Any) -> None:
