@@ -423,6 +423,10 @@ def serve(
         # the app configures logging itself (coach.logs); uvicorn's own config would undo it
         log_config=None,
     )
+    from coach.livekit.runtime import leave_if_native_runtime_ran
+
+    # a clean stop must not end in LiveKit's runtime aborting the interpreter's finalization
+    leave_if_native_runtime_ran(0)
 
 
 def main() -> None:

@@ -8,13 +8,12 @@ speech model is shared between them, as it is read-only.
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from coach.livekit.runtime import leave_if_native_runtime_ran
 
 
 @pytest.fixture(scope="session")
@@ -44,18 +43,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End the run without finalizing the interpreter once LiveKit's native runtime was used.
 
-    The LiveKit SDK's Rust runtime keeps threads that call back into Python (its log records);
-    one doing so while the interpreter finalizes is ended by Python with pthread_exit, which
-    cannot unwind through Rust and aborts the process (exit 134, "panic in a function that
-    cannot unwind") after every test passed. The report is written by now; the runtime is
-    disposed first, then the process leaves with the run's own status.
+    Its threads calling into a finalizing interpreter abort the process (exit 134) after every
+    test passed (`coach/livekit/runtime.py`). The report is written by now; the process leaves
+    with the run's own status.
     """
-    ffi = sys.modules.get("livekit.rtc._ffi_client")
     status = config.stash.get(_EXIT_STATUS, None)
-    if ffi is None or ffi.FfiClient._instance is None or status is None:
-        return
-    ffi.FfiClient._instance._dispose()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    if status is not None:
+        leave_if_native_runtime_ran(status)
