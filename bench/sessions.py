@@ -3,9 +3,12 @@
 The server runs in its own process (so its CPU and memory are its own) with a scripted
 recognizer that "hears" the fixture's words as their audio arrives: the figures are coach's
 cost, not a model's. Each client streams a shared fixture at real-time pace in 100 ms frames,
-then completes; the bench checks that every stored interview holds all the audio sent.
+then completes; the bench checks that every stored interview holds all the audio sent and
+that its recording is as long as that audio. The clients start on the same tick (every
+utterance then ends at once, the worst case) unless `--stagger` spreads them.
 
-    python -m bench.sessions --clients 200 --seconds 30
+    python -m bench.sessions --clients 200 --seconds 70
+    python -m bench.sessions --clients 200 --seconds 70 --stagger 1
     python -m bench.sessions --clients 2 --recognizer local   # speech→transcript with Whisper
 
 Each client is an account of its own, signed up a few at a time as people would; the HTTP
@@ -14,7 +17,8 @@ calls share one pooled client, as an app's would.
 Prints: server CPU (share of one core, and of the machine), server memory per session
 (RSS with the sessions live minus RSS before), p50/p95 delay from sending the frame that
 completes a word to receiving the transcript holding it, the event loop's stalls while the
-sessions were live (from `/metrics`), and audio lost.
+sessions were live (from `/metrics`: ticks late by over 50 ms and the bucket of the longest),
+audio lost and recordings short.
 """
 
 from __future__ import annotations
