@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coach.audio.recording import pcm_part
 from coach.providers import ProviderError
 from coach.store.documents import EgressRecord, Room
 
@@ -39,9 +38,7 @@ async def erase_user(services: Services, user_id: str) -> Erased:
     interviews = await services.interviews.list(user_id, status=None, before=None, limit=0)
     doomed: list[Path] = []
     for interview in interviews:
-        path = services.sessions.recording_path(interview.id)
-        doomed += [path, path.with_name(path.name + ".part"), pcm_part(path)]
-        doomed.append(services.sessions.sealed_recording_path(interview.id))
+        doomed += services.sessions.recording_files(interview.id)
     await services.interviews.delete_all(user_id)
     rooms = await Room.find(Room.user_id == user_id).to_list()
     names = [r.id for r in rooms]

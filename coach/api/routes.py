@@ -41,7 +41,6 @@ from coach.api.schemas import (
     TicketOut,
     TokenOut,
 )
-from coach.audio.recording import pcm_part
 from coach.auth.passwords import weakness
 from coach.auth.users import EmailTaken
 from coach.erasure import erase_user
@@ -369,9 +368,8 @@ async def interview(request: Request) -> Response:
     if request.method == "DELETE":
         if not await svc.interviews.delete(user.id, iid):
             raise ApiError(404, "not_found", "no such interview")
-        svc.sessions.recording_path(iid).unlink(missing_ok=True)
-        svc.sessions.sealed_recording_path(iid).unlink(missing_ok=True)
-        pcm_part(svc.sessions.recording_path(iid)).unlink(missing_ok=True)
+        for path in svc.sessions.recording_files(iid):
+            path.unlink(missing_ok=True)
         return Response(status_code=204)
     found = await svc.interviews.get(user.id, iid)
     if found is None:

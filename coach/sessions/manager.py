@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.audio.praat_process import PraatProcess
-from coach.audio.recording import OpusRecorder, salvage
+from coach.audio.recording import OpusRecorder, pcm_part, salvage
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.drills import DrillSpec
 from coach.encryption import seal_bytes, unseal_bytes
@@ -425,6 +425,23 @@ class SessionManager:
             key, f"recording:{interview_id}",
         )  # fmt: skip
 
+    async def _publish_recording(self, user_id: str, interview_id: str) -> None:
+        # sealed with the owner's key, then linked: the link never points at a clear file
+        await self.seal_recording(user_id, interview_id)
+        await self._interviews.set_recording(
+            interview_id, f"/api/interviews/{interview_id}/recording"
+        )
+
+    def recording_files(self, interview_id: str) -> list[Path]:
+        """Every file an interview's recording may be in: finished, unfinished, raw, sealed."""
+        plain = self.recording_path(interview_id)
+        return [
+            plain,
+            plain.with_name(plain.name + ".part"),
+            pcm_part(plain),
+            self.sealed_recording_path(interview_id),
+        ]
+
     async def open_recording(self, user_id: str, interview_id: str) -> bytes | None:
         """The recording's bytes for its owner, or None if there is none."""
         sealed = self.sealed_recording_path(interview_id)
@@ -458,10 +475,7 @@ class SessionManager:
         try:
             path = await asyncio.to_thread(recorder.close, self.recording_path(interview_id))
             if path is not None:
-                await self.seal_recording(session.user_id, interview_id)
-                await self._interviews.set_recording(
-                    interview_id, f"/api/interviews/{interview_id}/recording"
-                )
+                await self._publish_recording(session.user_id, interview_id)
         except Exception as e:  # the interview matters more than its audio
             log.error("could not keep the recording of session %s: %s", session.id, e,
                       extra={"room": session.room_name})  # fmt: skip
@@ -500,10 +514,7 @@ class SessionManager:
                 # also when an earlier recovery died after the rename: it is sealed and linked
                 # now, or never
                 if plain.is_file():
-                    await self.seal_recording(h["userId"], interview_id)
-                    await self._interviews.set_recording(
-                        interview_id, f"/api/interviews/{interview_id}/recording"
-                    )
+                    await self._publish_recording(h["userId"], interview_id)
             except Exception as e:  # leave it for the next start; one bad file must not block
                 log.error("session journal %s not stored yet: %s", path.name, e)
                 if self.metrics is not None:
@@ -524,7 +535,7 @@ class SessionManager:
     async def finish_raw_recordings(self) -> int:
         """Encode, seal and link the stored interviews' audio a stopping process left raw."""
         done = 0
-        suffix = ".ogg.pcm.part"
+        suffix = ".ogg.pcm.part"  # `pcm_part` of a `recording_path`
         raws = self.recordings_dir.glob(f"*{suffix}") if self.recordings_dir.is_dir() else []
         for raw in sorted(raws):
             interview_id = raw.name[: -len(suffix)]
@@ -539,10 +550,7 @@ class SessionManager:
                 part = await asyncio.to_thread(salvage, plain)
                 if part is not None:
                     part.replace(plain)
-                    await self.seal_recording(user_id, interview_id)
-                    await self._interviews.set_recording(
-                        interview_id, f"/api/interviews/{interview_id}/recording"
-                    )
+                    await self._publish_recording(user_id, interview_id)
                     done += 1
             except Exception as e:  # the next start tries again; one bad file must not block
                 log.error("the recording of interview %s not finished yet: %s", interview_id, e)
