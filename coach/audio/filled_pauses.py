@@ -561,8 +561,7 @@ def _fuse(
             source=AUDIO,
         )
         if i is None:  # in a gap no word explains
-            k = next((j for j, w in enumerate(out) if w.start >= fp.start), len(out))
-            out.insert(k, filler)
+            out.insert(bisect_left(out, fp.start, key=_start), filler)
             continue
         w = out[i]
         # the filler never reaches over the words either side, so the words stay in time order
