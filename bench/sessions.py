@@ -18,7 +18,8 @@ Prints: server CPU (share of one core, and of the machine), server memory per se
 (RSS with the sessions live minus RSS before), p50/p95 delay from sending the frame that
 completes a word to receiving the transcript holding it, the event loop's stalls while the
 sessions were live (from `/metrics`: ticks late by over 50 ms and the bucket of the longest),
-audio lost and recordings short.
+audio lost, recordings short, and the wait from "complete" to `session_complete` (the
+interview stored).
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class Stats:
         self.errors: list[str] = []
         self.missing_audio: list[float] = []
         self.short_recordings: list[float] = []  # seconds each recording lacks
+        self.completions: list[float] = []  # from "complete" to its session_complete
         self.done = 0
 
 
@@ -215,8 +217,11 @@ async def one_client(
             sent_at.append(time.monotonic())
         live.set()
         await ws.send(json.dumps({"action": "complete"}))
+        asked = time.monotonic()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), 120)
+        if done.is_set():
+            stats.completions.append(time.monotonic() - asked)
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
     if "id" not in interview:
@@ -391,6 +396,13 @@ async def _drive_clients(
         f"event loop              {_stalls(lag0, lag1)} (live window); longest stall in the"
         f" last minute {longest * 1000:.0f} ms"
     )
+    ends = sorted(stats.completions)
+    if ends:
+        together = "" if args.stagger else " (every session stopped on the same tick)"
+        print(
+            f"complete → stored       p50 {statistics.median(ends):.1f} s,"
+            f" p95 {ends[int(0.95 * (len(ends) - 1))]:.1f} s, max {ends[-1]:.1f} s{together}"
+        )
     print(f"sessions missing audio  {len(lost)} (max {max(lost, default=0.0):.3f} s)")
     short = [m for m in stats.short_recordings if m > 0.1]
     print(

@@ -38,6 +38,8 @@ async def erase_user(services: Services, user_id: str) -> Erased:
     interviews = await services.interviews.list(user_id, status=None, before=None, limit=0)
     doomed: list[Path] = []
     for interview in interviews:
+        # a recording still being encoded would be written after the sweep
+        await services.sessions.recording_settled(interview.id)
         doomed += services.sessions.recording_files(interview.id)
     await services.interviews.delete_all(user_id)
     rooms = await Room.find(Room.user_id == user_id).to_list()

@@ -130,7 +130,7 @@ class Metrics:
         self.loop_lag = Histogram(
             "coach_event_loop_lag_seconds",
             "how late the event loop woke a 20 ms timer: the stall every live session felt",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            buckets=(0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=r,
         )
         self.loop_lag_longest = Gauge(

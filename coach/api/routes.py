@@ -368,6 +368,8 @@ async def interview(request: Request) -> Response:
     if request.method == "DELETE":
         if not await svc.interviews.delete(user.id, iid):
             raise ApiError(404, "not_found", "no such interview")
+        # a recording still being encoded would be written after the deletion
+        await svc.sessions.recording_settled(iid)
         for path in svc.sessions.recording_files(iid):
             path.unlink(missing_ok=True)
         return Response(status_code=204)

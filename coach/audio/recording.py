@@ -204,19 +204,27 @@ class OpusRecorder:
         self.part.replace(final)
         return final
 
-    def keep(self, target: Path | None = None) -> None:
-        """Leave the raw audio for the next start (`salvage`), renamed for `target` if given.
+    @property
+    def sealed(self) -> bool:
+        """Encoded already (by `seal`): `close` only names the file."""
+        return self._closed and self._sealed
 
-        Nothing is encoded here, so a restart with hundreds of live sessions is not held up.
+    def keep(self, target: Path | None = None) -> bool:
+        """Leave the raw audio to be encoded later, renamed for `target` if given.
+
+        Nothing is encoded here: hundreds of sessions ending together (a shutdown, a class)
+        must not wait in line for the encoder. False when no audio came (nothing is kept).
         """
         wait_for(self._last)
         if self._closed:
-            return
-        if self._finish_raw():
-            self._closed = True
-            if target is not None:
-                private_dir(target.parent)
-                self.pcm.replace(pcm_part(target))
+            return False
+        if not self._finish_raw():
+            return False
+        self._closed = True
+        if target is not None:
+            private_dir(target.parent)
+            self.pcm.replace(pcm_part(target))
+        return True
 
     def abort(self) -> None:
         """Drop the partial files (nothing once the recording is finished)."""

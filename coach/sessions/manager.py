@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.audio.praat_process import PraatProcess
-from coach.audio.recording import OpusRecorder, pcm_part, salvage
+from coach.audio.recording import OpusRecorder, encode_opus, pcm_part, salvage
 from coach.audio.source import SAMPLE_RATE, AudioSource
 from coach.drills import DrillSpec
 from coach.encryption import seal_bytes, unseal_bytes
@@ -119,6 +119,8 @@ class SessionManager:
         self._grace: dict[str, asyncio.Task[None]] = {}
         self._address: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # recordings being encoded after their session was stored, by interview id
+        self._encoding: dict[str, asyncio.Task[None]] = {}
         self._closing = False
         self.egress: EgressRecorder | None = None
         self.metrics: Metrics | None = None
@@ -464,21 +466,55 @@ class SessionManager:
                         session.id, recorder.dropped_seconds)  # fmt: skip
             if self.metrics is not None:
                 self.metrics.recording_dropped.inc(recorder.dropped_seconds)
-        if session.finish_reason == "shutdown":
-            # a restart must not wait minutes for encoding: the raw audio waits under the
-            # interview's name, and the next start encodes, seals and links it
-            try:
-                await asyncio.to_thread(recorder.keep, self.recording_path(interview_id))
-            except Exception as e:
-                log.error("could not keep the audio of session %s: %s", session.id, e)
-            return
+        plain = self.recording_path(interview_id)
         try:
-            path = await asyncio.to_thread(recorder.close, self.recording_path(interview_id))
-            if path is not None:
-                await self._publish_recording(session.user_id, interview_id)
+            if recorder.sealed:
+                # the final pass encoded it already: only its name changes
+                if await asyncio.to_thread(recorder.close, plain) is not None:
+                    await self._publish_recording(session.user_id, interview_id)
+            elif await asyncio.to_thread(recorder.keep, plain) and not self._closing:
+                # Encoded after `session_complete`: when hundreds of sessions end together
+                # they wait for the one encoding thread, and the stored words need not.
+                # A stopping server leaves the raw audio to the next start.
+                self._encode_later(session.user_id, interview_id)
         except Exception as e:  # the interview matters more than its audio
             log.error("could not keep the recording of session %s: %s", session.id, e,
                       extra={"room": session.room_name})  # fmt: skip
+
+    def _encode_later(self, user_id: str, interview_id: str) -> None:
+        task = asyncio.create_task(
+            self._encode_in_background(user_id, interview_id),
+            name=f"recording-encode[{interview_id}]",
+        )
+        self._encoding[interview_id] = task
+        task.add_done_callback(lambda _: self._encoding.pop(interview_id, None))
+        self._track(task)
+
+    async def _encode_in_background(self, user_id: str, interview_id: str) -> None:
+        try:
+            await self._encode_raw(user_id, interview_id)
+        except Exception as e:  # the raw audio stays, and the next start tries again
+            log.error("the recording of interview %s was not encoded: %s", interview_id, e)
+
+    async def _encode_raw(self, user_id: str, interview_id: str) -> None:
+        """Encode the raw audio kept under an interview's name, then seal and link it.
+
+        The raw file goes last: a stop or a crash anywhere before leaves it to
+        `finish_raw_recordings`, which does all of this again.
+        """
+        plain = self.recording_path(interview_id)
+        raw, part = pcm_part(plain), plain.with_name(plain.name + ".part")
+        # on the worker's niced encoding thread, one recording at a time
+        await asyncio.wrap_future(self.files.submit_heavy(encode_opus, raw, part))
+        await asyncio.to_thread(part.replace, plain)
+        await self._publish_recording(user_id, interview_id)
+        await asyncio.to_thread(raw.unlink, True)
+
+    async def recording_settled(self, interview_id: str) -> None:
+        """Wait until the interview's recording is no longer being encoded (linked or failed)."""
+        task = self._encoding.get(interview_id)
+        if task is not None:
+            await asyncio.wait({task})
 
     async def recover_journals(self) -> int:
         """Store the sessions a previous process left unstored (killed, or the DB was down)."""
@@ -546,12 +582,11 @@ class SessionManager:
                 if user_id is None:  # the interview was deleted meanwhile
                     raw.unlink(missing_ok=True)
                     continue
-                plain = self.recording_path(interview_id)
-                part = await asyncio.to_thread(salvage, plain)
-                if part is not None:
-                    part.replace(plain)
-                    await self._publish_recording(user_id, interview_id)
-                    done += 1
+                if raw.stat().st_size < 2:  # no audio came before the stop
+                    raw.unlink()
+                    continue
+                await self._encode_raw(user_id, interview_id)
+                done += 1
             except Exception as e:  # the next start tries again; one bad file must not block
                 log.error("the recording of interview %s not finished yet: %s", interview_id, e)
         if done:
@@ -592,6 +627,12 @@ class SessionManager:
         return result.summary
 
     async def _wait(self, user_id: str, interview_id: str) -> str:
+        status = await self._analysis_status(user_id, interview_id)
+        # `analysis_complete` tells the client the interview is whole: its recording too
+        await self.recording_settled(interview_id)
+        return status
+
+    async def _analysis_status(self, user_id: str, interview_id: str) -> str:
         done = self._interviews.completion(interview_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._analysis_wait

@@ -118,8 +118,8 @@ class Recorder(Protocol):
         """Append audio."""
         ...
 
-    def keep(self) -> None:
-        """Finish the file under its unfinished name, for recovery at the next start."""
+    def keep(self) -> bool:
+        """Finish the raw file under its unfinished name, to be encoded later; False if empty."""
         ...
 
     def seal(self) -> Path | None:

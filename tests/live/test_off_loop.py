@@ -48,6 +48,8 @@ async def test_a_stalled_disk_holds_up_no_word_and_loses_nothing(tmp_path: Path)
                 disk.set()
                 await c.send({"action": "complete"})
                 done = await c.of_type("session_complete", within=30)
+                # the recording is encoded after the words are stored; this says it is linked
+                await c.of_type("analysis_complete", within=30)
             stored = (await fetch(srv.url, token, f"/api/interviews/{done['interviewId']}")).json()
             assert [w["word"] for w in stored["words"]] == [w.word for w in truth_words(gt)]
             rec = await fetch(srv.url, token, stored["recordingUrl"])
