@@ -19,7 +19,7 @@ Prints: server CPU (share of one core, and of the machine), server memory per se
 completes a word to receiving the transcript holding it, the event loop's stalls while the
 sessions were live (from `/metrics`: ticks late by over 50 ms and the bucket of the longest),
 audio lost, recordings short, and the wait from "complete" to `session_complete` (the
-interview stored).
+interview stored) and to `analysis_complete` (its analysis and recording stored too).
 """
 
 from __future__ import annotations
@@ -151,6 +151,7 @@ class Stats:
         self.missing_audio: list[float] = []
         self.short_recordings: list[float] = []  # seconds each recording lacks
         self.completions: list[float] = []  # from "complete" to its session_complete
+        self.whole: list[float] = []  # from "complete" to analysis_complete (recording too)
         self.done = 0
 
 
@@ -188,7 +189,7 @@ async def one_client(
         # 0: every client's frames (and so every utterance's end) on the same tick, the worst
         # case; real clients start at independent moments
         await asyncio.sleep(random.uniform(0.0, stagger))
-        done = asyncio.Event()
+        stored, done = asyncio.Event(), asyncio.Event()
         interview: dict[str, Any] = {}
 
         async def receive() -> None:
@@ -205,6 +206,9 @@ async def one_client(
                     stats.errors.append(f"{event['code']}: {event['message']}")
                 elif kind == "session_complete":
                     interview["id"] = event["interviewId"]
+                    stored.set()
+                elif kind == "analysis_complete":
+                    # the analysis, and the recording, are stored
                     done.set()
                     return
 
@@ -219,9 +223,10 @@ async def one_client(
         await ws.send(json.dumps({"action": "complete"}))
         asked = time.monotonic()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), 120)
-        if done.is_set():
+            await asyncio.wait_for(stored.wait(), 120)
             stats.completions.append(time.monotonic() - asked)
+            await asyncio.wait_for(done.wait(), 120)
+            stats.whole.append(time.monotonic() - asked)
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
     if "id" not in interview:
@@ -230,10 +235,10 @@ async def one_client(
     r = await http.get(
         f"/api/interviews/{interview['id']}", headers={"authorization": f"Bearer {token}"}
     )
-    stored = r.json()
-    stats.missing_audio.append(len(audio) / 32000 - float(stored["duration"]))
-    if stored.get("recordingUrl"):
-        rec = await http.get(stored["recordingUrl"], headers={"authorization": f"Bearer {token}"})
+    kept = r.json()
+    stats.missing_audio.append(len(audio) / 32000 - float(kept["duration"]))
+    if kept.get("recordingUrl"):
+        rec = await http.get(kept["recordingUrl"], headers={"authorization": f"Bearer {token}"})
         stats.short_recordings.append(len(audio) / 32000 - _ogg_seconds(rec.content))
     else:
         stats.errors.append("no recording")
@@ -396,13 +401,14 @@ async def _drive_clients(
         f"event loop              {_stalls(lag0, lag1)} (live window); longest stall in the"
         f" last minute {longest * 1000:.0f} ms"
     )
-    ends = sorted(stats.completions)
-    if ends:
-        together = "" if args.stagger else " (every session stopped on the same tick)"
-        print(
-            f"complete → stored       p50 {statistics.median(ends):.1f} s,"
-            f" p95 {ends[int(0.95 * (len(ends) - 1))]:.1f} s, max {ends[-1]:.1f} s{together}"
-        )
+    together = "" if args.stagger else " (every session stopped on the same tick)"
+    for label, waits in (("stored", stats.completions), ("analysed", stats.whole)):
+        ends = sorted(waits)
+        if ends:
+            print(
+                f"complete → {label:<12} p50 {statistics.median(ends):.1f} s,"
+                f" p95 {ends[int(0.95 * (len(ends) - 1))]:.1f} s, max {ends[-1]:.1f} s{together}"
+            )
     print(f"sessions missing audio  {len(lost)} (max {max(lost, default=0.0):.3f} s)")
     short = [m for m in stats.short_recordings if m > 0.1]
     print(
