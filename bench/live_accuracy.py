@@ -28,7 +28,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 def live_utterances(path: Path) -> list[tuple[np.ndarray, float]]:
     """(audio, offset) of each utterance the live recognizer would send to Whisper."""
     from coach.audio.decode import iter_pcm
-    from coach.stt.endpointer import CHUNK, EndpointConfig, Endpointer, Utterance
+    from coach.stt.endpointer import EndpointConfig, Endpointer, Utterance
     from coach.stt.local_live import silero_probabilities
 
     audio = np.concatenate(list(iter_pcm(path)))
@@ -37,10 +37,9 @@ def live_utterances(path: Path) -> list[tuple[np.ndarray, float]]:
     decided = []
     for i in range(0, audio.size, 1600):
         ep.add_audio(audio[i : i + 1600])
-        window = ep.scorable()
-        if window.size >= CHUNK:
-            p = probs(window)
-            decided += ep.feed(p[1:] if ep.has_context() else p)
+        window = ep.to_score()
+        if window is not None:
+            decided += ep.feed_scored(probs(window))
     decided += ep.finish()
     return [(u.audio, u.offset) for u in decided if isinstance(u, Utterance)]
 

@@ -87,16 +87,20 @@ class Endpointer:
         """Append audio to be scored."""
         self.audio = np.concatenate([self.audio, samples])
 
-    def scorable(self) -> Samples:
-        """Unscored whole chunks, with one chunk of context before them when there is one."""
+    def to_score(self) -> Samples | None:
+        """Unscored whole chunks, after one chunk of context when there is one; None if none.
+
+        Silero keeps state across chunks, so the chunk before gives it its context back.
+        """
         first = self.chunks * CHUNK - self.audio_start
         last = first + (self.audio.size - first) // CHUNK * CHUNK
-        ctx = max(first - CHUNK, 0)
-        return self.audio[ctx:last]
+        window = self.audio[max(first - CHUNK, 0) : last]
+        return window if window.size >= CHUNK else None
 
-    def has_context(self) -> bool:
-        """Whether `scorable()` starts with one chunk already scored."""
-        return self.chunks * CHUNK - self.audio_start >= CHUNK
+    def feed_scored(self, probs: npt.NDArray[np.float32]) -> list[Endpoint]:
+        """`feed` the probabilities of `to_score()`'s chunks (its context chunk's dropped)."""
+        has_context = self.chunks * CHUNK - self.audio_start >= CHUNK
+        return self.feed(probs[1:] if has_context else probs)
 
     def feed(self, probs: npt.NDArray[np.float32]) -> list[Endpoint]:
         """Take the probabilities of the next chunks; say what they decided."""

@@ -20,7 +20,6 @@ import numpy.typing as npt
 from coach.providers import ProviderError
 from coach.speech.words import Word
 from coach.stt.endpointer import (
-    CHUNK,
     Began,
     Ended,
     EndpointConfig,
@@ -164,12 +163,10 @@ class LocalLiveStream(RecognizerStreamBase):
                     self._pending.clear()
                     self._pending_bytes = 0
                     ep.add_audio(np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0)
-                    window = ep.scorable()
-                    if window.size >= CHUNK:
+                    window = ep.to_score()
+                    if window is not None:
                         p = await asyncio.to_thread(probs, window)
-                        if ep.has_context():
-                            p = p[1:]
-                        for item in ep.feed(p):
+                        for item in ep.feed_scored(p):
                             await self._route(item)
                 if self.input_ended and not self._pending:
                     for item in ep.finish():
