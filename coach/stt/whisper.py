@@ -50,7 +50,12 @@ class Decoding:
     audio_context: float = FULL_CONTEXT
 
 
-LIVE = Decoding(beam_size=1, temperature=(0.0,), audio_context=10.0)
+# greedy with no fallback, at the live settings' defaults (one place says them: settings.py)
+LIVE = Decoding(
+    beam_size=Settings.model_fields["live_beam_size"].default,
+    temperature=(0.0,),
+    audio_context=Settings.model_fields["live_audio_context_seconds"].default,
+)
 
 # A decoding this repetitive under a short context is done again with the full one
 # (faster-whisper's own fallback threshold): a cut context can loop on a phrase. An unsure
