@@ -408,7 +408,8 @@ def learn_speaker_vowel(
     """The speaker's filler vowel from the steady vowels inside their hesitations; None if none.
 
     The hesitations are the ones Whisper wrote and the fillers `fuse` already heard; each
-    gives the steady vowel that overlaps it most.
+    gives the steady vowel that overlaps it most, and a filler heard from the audio the
+    central vowel it was heard from.
     """
     anchors: list[tuple[float, float]] = []
     for w in words:
@@ -417,7 +418,20 @@ def learn_speaker_vowel(
         best = max(vowels, key=lambda v: _overlap(w, v.vowel_start, v.vowel_end), default=None)
         if best is not None and _overlap(w, best.vowel_start, best.vowel_end) > 0:
             anchors.append((best.f1, best.f2))
+        elif w.source == AUDIO and (own := _heard_from(w, vowels)) is not None:
+            anchors.append((own.f1, own.f2))
     return SpeakerVowel(tuple(anchors)) if anchors else None
+
+
+def _heard_from(filler: Word, vowels: Sequence[FilledPause]) -> FilledPause | None:
+    # `fuse` fits a filler between the words Whisper wrote, which may cut it off its vowel
+    # (the vowel inside a word whose time Whisper stretched over it); that vowel is the
+    # nearest central one, within Whisper's timing slack
+    def apart(v: FilledPause) -> float:
+        return max(v.vowel_start - filler.end, filler.start - v.vowel_end, 0.0)
+
+    near = [v for v in vowels if v.central and apart(v) <= TIMING_SLACK]
+    return min(near, key=apart, default=None)
 
 
 def explain_own_vowel(
@@ -449,7 +463,10 @@ def explain_own_vowel(
     # Whisper trusted the word; doubted (as a doubted function word is), the vowel is a filler.
     # A sound-alike is left out: an article "a" said plainly is the filler's own vowel, and
     # only its length (the first pass's doubted-and-stretched cue) tells the two apart.
-    if w.confidence < LOW_PROBABILITY and w.word not in SOUND_ALIKES and not stressed(w.word):
+    # A function word's stressed dictionary form ("the" as /ðʌ/, "but" as /bʌt/) is its
+    # citation form; in running speech it is said weak, so it is judged as a weak form.
+    strong = stressed(w.word) and w.word not in FUNCTION_WORDS
+    if w.confidence < LOW_PROBABILITY and w.word not in SOUND_ALIKES and not strong:
         return OWN_VOWEL
     return None
 
