@@ -441,6 +441,8 @@ def explain_own_vowel(
     speaker: SpeakerVowel,
     may_hold: Callable[[str], bool] = may_hold_central_vowel,
     stressed: Callable[[str], bool] = holds_stressed_central_vowel,
+    per_phone: float = SECONDS_PER_PHONE,
+    phones: Callable[[str], int | None] = phone_count,
 ) -> str | None:
     """Whether `fp` is the speaker's own filler vowel where the words Whisper wrote leave it out."""
     # the vowel is this speaker's "uh" (central or not: a back "uh" is as much theirs), held
@@ -466,7 +468,15 @@ def explain_own_vowel(
     # A function word's stressed dictionary form ("the" as /ðʌ/, "but" as /bʌt/) is its
     # citation form; in running speech it is said weak, so it is judged as a weak form.
     strong = stressed(w.word) and w.word not in FUNCTION_WORDS
-    if w.confidence < LOW_PROBABILITY and w.word not in SOUND_ALIKES and not strong:
+    if w.word in SOUND_ALIKES or strong:
+        return None
+    if w.confidence < LOW_PROBABILITY:
+        return OWN_VOWEL
+    # A steady vowel that outlasts the whole word at the speaker's pace, said in its shortest
+    # (weak) form, is not in it but beside it ("then, uh, I" heard as "then or"), unless
+    # Whisper was sure of the word.
+    n = phones(w.word)
+    if w.confidence < SURE and n is not None and fp.vowel_seconds >= n * per_phone - 1e-9:
         return OWN_VOWEL
     return None
 
@@ -535,9 +545,11 @@ def fuse_own_vowel(
     stressed: Callable[[str], bool] = holds_stressed_central_vowel,
 ) -> list[Word]:
     """`words` with the steady vowels `explain_own_vowel` accepts added as fillers, as `fuse`."""
+    # the speaker's pace over the whole file: the second look sees every window at once
+    per_phone = seconds_per_phone(words)
 
     def decide(fp: FilledPause, near: list[Word], main: Word | None) -> str | None:
-        return explain_own_vowel(fp, near, main, speaker, may_hold, stressed)
+        return explain_own_vowel(fp, near, main, speaker, may_hold, stressed, per_phone)
 
     return _fuse(words, vowels, hesitations, decide)
 
