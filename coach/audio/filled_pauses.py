@@ -385,6 +385,10 @@ OWN_VOWEL = "speaker's own filler vowel"
 # in F2 (Hillenbrand et al. 1995); F1 moves more with stress and loudness than F2 does.
 OWN_F1_TOLERANCE = 0.10
 OWN_F2_TOLERANCE = 0.04
+# A hesitation's vowel is central or back, never front (as in "bit", "beat", "bet"): F2 over
+# F1 no higher than at the central region's closest, front-most corner (1500 over 480 Hz), a
+# ratio that holds for any vocal tract's length.
+FRONTMOST = DetectorConfig().f2_range[1] / DetectorConfig().f1_range[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +416,9 @@ def learn_speaker_vowel(
     central vowel it was heard from.
     """
     anchors: list[tuple[float, float]] = []
+    # a front vowel under a hesitation is a word's beside it ("thing" under an "uh" that `fuse`
+    # stretched back to the start of "but")
+    vowels = [v for v in vowels if v.f2 <= FRONTMOST * v.f1]
     for w in words:
         if w.word not in hesitations:
             continue

@@ -387,6 +387,14 @@ def test_a_filler_heard_from_the_audio_gives_the_vowel_it_was_heard_from() -> No
     assert learn_speaker_vowel(vowels, words, HESITATIONS) == SpeakerVowel(((673.0, 1494.0),))
 
 
+def test_a_front_vowel_under_a_hesitation_is_not_the_speakers_filler() -> None:
+    # "small thing, but it uh": `fuse` stretched the "uh" back over the end of "thing"
+    vowels = [vowel(368.0, 2057.0, at=17.1, seconds=0.2), vowel(555.0, 1425.0, at=17.4)]
+    words = [w("thing", 16.82, 17.14), filler(17.14, 17.49), w("but", 17.49, 17.54)]
+    assert learn_speaker_vowel(vowels, words, HESITATIONS) == SpeakerVowel(((555.0, 1425.0),))
+    assert learn_speaker_vowel(vowels[:1], words, HESITATIONS) is None
+
+
 def filler(start: float, end: float) -> Word:
     return Word("um", start, end, 1.0, "um", source=AUDIO)
 
