@@ -21,10 +21,11 @@ HESITATIONS = {"um", "uh", "erm", "hmm", "hm", "er", "ah", "uhm", "eh"}
 # The promise, summed over the hard clips: the fused words find more hesitations than Whisper
 # alone, at least this share of those spoken, and what they report is right at least this often
 # (measured: 36 of 54 found, five more reported in parts that held one or none, with Whisper base
-# on one machine; Whisper alone found 7). Issue 14's goal of 0.9 recall is not met yet;
+# on one machine; Whisper alone found 7: recall 0.67, precision 0.88). The floors leave room for
+# another CPU's Whisper to differ by a few words. Issue 14's goal of 0.9 recall is not met yet;
 # `python bench/stt.py --fillers-only` prints where each clip stands, before and after.
 RECALL_FLOOR = 0.5
-PRECISION_FLOOR = 0.85
+PRECISION_FLOOR = 0.8
 
 
 @pytest.fixture(scope="module")
