@@ -74,7 +74,7 @@ class _Link:
         self.ready = asyncio.Event()
         self.written_seq = 0
         self.dropped = 0
-        self.task = asyncio.create_task(self._write(), name="ws-writer")
+        self.task: asyncio.Task[None] | None = asyncio.create_task(self._write(), name="ws-writer")
 
     def send(self, event: Event) -> None:
         if "seq" not in event and len(self.queue) >= _SEND_QUEUE:
@@ -94,8 +94,11 @@ class _Link:
             await self.ready.wait()
 
     async def aclose(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        # dropped once stopped: the cancelled task's traceback holds this link (a cycle)
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def _ready(session: LiveSession, **more: Any) -> Event:

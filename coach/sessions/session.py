@@ -664,9 +664,12 @@ class LiveSession:
                 log.warning("no usage from the voice interviewer of session %s: %s", self.id, e)
             with contextlib.suppress(Exception):
                 await voice.aclose()
-        for t in self._tasks:
+        # Dropped once stopped: a cancelled task keeps its traceback, whose frames hold this
+        # session, and that cycle would keep every session's words until a full collection.
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self._stream.aclose()
 
