@@ -23,7 +23,11 @@ The detector is in two pure steps over contours, then a fusion with the words:
 - `fuse`: each explained vowel becomes a filler. A sound-alike ("am", "a") is replaced;
   otherwise the filler goes beside the word, on the side its vowel is on, keeping the words in
   time order. A hesitation the recognizer wrote is never counted twice: a stretch near such a
-  word adds nothing.
+  word adds nothing;
+- `forcing_candidates` and `fuse_forced`: a steady central vowel `fuse` left out asks Whisper
+  itself (coach/stt/forcing.py) how much likelihood its words lose with "um" or "uh" put at the
+  word boundary nearest the vowel; where they lose little, a filler goes there ("After that I
+  uh talked" heard as "After that I talked", with the "uh" held at the end of the "I").
 
 `detect` runs Praat's trackers (praat-parselmouth) over one window of speech: pitch over the
 window, formants only over the few stretches that pass the pitch test, so it costs about 1 % of
@@ -194,6 +198,18 @@ class Stretch:
     def seconds(self) -> float:
         """Length in seconds."""
         return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A word boundary and how much likelier Whisper finds its words with a hesitation there."""
+
+    # from the end of the word before to the start of the word after
+    start: float
+    end: float
+    # log-probability of the words with the hesitation minus without (coach/stt/forcing.py)
+    gain: float
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,6 +639,108 @@ def _fuse(
                 replace(w, end=cut),
                 replace(filler, start=cut, end=min(ceiling, max(w.end, filler.end))),
             ]
+    return out
+
+
+# Whisper's own word for where a hesitation fits (coach/stt/forcing.py): the words it wrote,
+# forced through its decoder with "um" or "uh" put at a boundary, lose at most this much
+# log-probability where one was said. Whisper's prior against writing one is strong, so the
+# words always lose some; measured on the hard clips' boundaries next to a steady vowel, the
+# spoken fillers the first pass missed lost 3.3 to 6.4, no boundary without one less than 7.0.
+FORCED_GAIN = -6.5
+FORCED = "Whisper's own hesitation"
+
+
+def forcing_candidates(
+    words: Sequence[Word],
+    fused: Sequence[Word],
+    vowels: Sequence[FilledPause],
+    hesitations: frozenset[str],
+) -> dict[float, str]:
+    """Where Whisper is asked whether a hesitation fits: the start of each word in `words`
+    whose boundary before it a steady central vowel the fusion left out is nearest, with the
+    hesitation that vowel sounds like ("um" with a nasal tail, else "uh")."""
+    # Asking costs the decoder's time, so only where the audio already holds a filler's vowel;
+    # a vowel by a hesitation already written needs no asking.
+    written = [w for w in fused if w.source == AUDIO or w.word in hesitations]
+    left = [
+        v
+        for v in vowels
+        if v.central
+        and not any(
+            w.end > v.vowel_start - TIMING_SLACK and w.start < v.vowel_end + TIMING_SLACK
+            for w in written
+        )
+    ]
+    # each vowel asks about the one boundary nearest it, within Whisper's timing slack
+    bounds = [(words[k - 1].end if k else w.start, w.start) for k, w in enumerate(words)]
+    out: dict[float, str] = {}
+    for v in left:
+        mid = (v.vowel_start + v.vowel_end) / 2
+        near = [
+            (max(a - mid, mid - b, 0.0), b)
+            for a, b in bounds
+            if v.vowel_end > a - TIMING_SLACK and v.vowel_start < b + TIMING_SLACK
+        ]
+        if near:
+            out.setdefault(round(min(near)[1], 3), v.label)
+    return out
+
+
+def fuse_forced(
+    words: Sequence[Word],
+    slots: Sequence[Slot],
+    vowels: Sequence[FilledPause],
+    hesitations: frozenset[str],
+    min_gain: float = FORCED_GAIN,
+) -> list[Word]:
+    """`words` with a filler at each boundary where Whisper's own gain for one is high enough.
+
+    Never beside a hesitation already there. The filler takes a gap between the words, or
+    the steady vowel at the boundary, cut off the word on the vowel's side.
+    """
+    out = list(words)
+    for slot in sorted(slots, key=lambda s: s.end):
+        if slot.gain < min_gain:
+            continue
+        lo, hi = slot.start - TIMING_SLACK, slot.end + TIMING_SLACK
+        i = bisect_left(out, slot.end - 0.001, key=_start)
+        # a hesitation a word or two away is the same one, fitted elsewhere by the first pass
+        # ("I was, uh, the" heard as "I was the uh")
+        if any(w.word in hesitations for w in out[max(0, i - 2) : i + 2]) or any(
+            w.word in hesitations and w.end > lo and w.start < hi for w in out
+        ):
+            continue
+        near = [v for v in vowels if v.central and v.vowel_end > lo and v.vowel_start < hi]
+        vowel = min(
+            near,
+            key=lambda v: max(v.vowel_start - slot.end, slot.start - v.vowel_end, 0.0),
+            default=None,
+        )
+        start, end = slot.start, slot.end
+        if i == len(out) or (i and out[i - 1].end > slot.end + 0.001):
+            continue  # the words there are not the ones the boundary was asked about
+        if end - start < 0.05 and vowel is not None:
+            if (vowel.vowel_start + vowel.vowel_end) / 2 < slot.end and i:
+                start = _within(vowel.vowel_start, out[i - 1])
+                out[i - 1] = replace(out[i - 1], end=start)
+            elif i < len(out):
+                end = _within(vowel.vowel_end, out[i])
+                out[i] = replace(out[i], start=end)
+        log.debug("filler at %.2f s: %s", start, FORCED)
+        # the vowel's nasal tail says "um" or "uh"; Whisper is asked about one of them only
+        label = slot.label if vowel is None else vowel.label
+        out.insert(
+            i,
+            Word(
+                word=label,
+                start=round(start, 3),
+                end=round(end, 3),
+                confidence=1.0,
+                punctuated_word=label,
+                source=AUDIO,
+            ),
+        )
     return out
 
 

@@ -24,6 +24,9 @@ class Transcription:
     recognized: tuple[Word, ...] | None = None
     # seconds spent finding filled pauses in the audio (audio/filled_pauses)
     detector_seconds: float = 0.0
+    # the word boundaries (seconds) where Whisper's own gain for a hesitation passed the
+    # filler threshold (audio/filled_pauses.FORCED_GAIN), for the benchmark's cue table
+    forced_hesitations: tuple[float, ...] = ()
 
 
 class FileTranscriber(Protocol):

@@ -16,6 +16,7 @@ import numpy as np
 
 from coach.audio import filled_pauses
 from coach.audio.decode import Samples, iter_pcm, probe_duration
+from coach.audio.filled_pauses import Slot
 from coach.settings import Settings
 from coach.speech.lexicon import load_lexicon
 from coach.speech.words import Silence, Word
@@ -105,6 +106,35 @@ class ShortContextEncoder:
             self._full.on = False
 
 
+class EncoderTap:
+    """Stands in for a faster-whisper model's `encode`: keeps its outputs for a thread that asks.
+
+    The file path asks Whisper where a hesitation fits (`forcing`) on the encoding its
+    transcription made, rather than encoding the audio a second time.
+    """
+
+    def __init__(self, encode: Callable[[Any], Any]) -> None:
+        self._encode = encode
+        self._local = threading.local()
+
+    def __call__(self, features: Any) -> Any:
+        out = self._encode(features)
+        caught = getattr(self._local, "caught", None)
+        if caught is not None:
+            caught.append(out)
+        return out
+
+    def catch(self) -> list[Any]:
+        """Keep this thread's encodings from now on, in the list returned, until `release`."""
+        self._local.caught = []
+        caught: list[Any] = self._local.caught
+        return caught
+
+    def release(self) -> None:
+        """Stop keeping this thread's encodings."""
+        self._local.caught = None
+
+
 class LocalWhisper:
     """Transcribes files on the CPU (or a GPU), one voice-activity span at a time."""
 
@@ -120,6 +150,7 @@ class LocalWhisper:
         min_silence: float = 0.25,
         join_gap_seconds: float = 1.0,
         max_window_seconds: float = 28.0,
+        forced_hesitations: bool = True,
     ) -> None:
         self._join_gap = int(join_gap_seconds * SAMPLE_RATE)
         self._max_window = int(max_window_seconds * SAMPLE_RATE)
@@ -133,6 +164,11 @@ class LocalWhisper:
         self._min_silence = min_silence
         self._model: Any = None
         self._short: ShortContextEncoder | None = None
+        self._tap: EncoderTap | None = None
+        # the file path asks Whisper where a hesitation fits (coach/stt/forcing.py); its
+        # tokenizer needs the language the words were written in
+        self.forced_hesitations = forced_hesitations and settings.whisper_language is not None
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -160,6 +196,17 @@ class LocalWhisper:
                         self._model.encode, self.decoding.audio_context
                     )
                     self._model.encode = self._short
+                if self.forced_hesitations:
+                    from faster_whisper.tokenizer import Tokenizer
+
+                    self._tap = EncoderTap(self._model.encode)
+                    self._model.encode = self._tap
+                    self._tokenizer = Tokenizer(
+                        self._model.hf_tokenizer,
+                        self._model.model.is_multilingual,
+                        task="transcribe",
+                        language=s.whisper_language,
+                    )
             return self._model
 
     @property
@@ -189,6 +236,32 @@ class LocalWhisper:
             segments = self._segments(model, audio)
         else:
             segments = self._short.decode(lambda: self._segments(model, audio))
+        return self._words(segments, offset)
+
+    def transcribe_window(self, audio: Samples, offset: float) -> tuple[list[Word], list[Any]]:
+        """Words of one window, and what `hesitation_slots` asks Whisper about them with."""
+        model = self._load()
+        if self._tap is None:
+            return self.transcribe_span(audio, offset), []
+        caught = self._tap.catch()
+        try:
+            segments = self._segments(model, audio)
+        finally:
+            self._tap.release()
+        return self._words(segments, offset), _chunks(segments, caught, offset)
+
+    def hesitation_slots(self, chunks: list[Any], wanted: dict[float, str]) -> list[Slot]:
+        """Whisper's own gain for a hesitation before each word of `chunks` starting in `wanted`."""
+        from coach.stt import forcing
+
+        model = self._load()
+        return [
+            slot
+            for chunk in chunks
+            for slot in forcing.score_boundaries(model.model, self._tokenizer, chunk, wanted)
+        ]
+
+    def _words(self, segments: list[Any], offset: float) -> list[Word]:
         words: list[Word] = []
         for segment in segments:
             for w in segment.words or ():
@@ -234,6 +307,29 @@ class LocalWhisper:
         return list(segments)
 
 
+def _chunks(segments: list[Any], encodings: list[Any], offset: float) -> list[Any]:
+    """The segments of each encoding (one per 30 s Whisper heard), with the encoding's output."""
+    from coach.stt.forcing import Chunk
+
+    seeks: list[int] = []
+    for s in segments:
+        if not seeks or s.seek != seeks[-1]:
+            seeks.append(s.seek)
+    if len(seeks) != len(encodings):
+        # a chunk that gave no words: pair them only when the first encoding's are known
+        log.debug("%d encodings for %d decoded chunks", len(encodings), len(seeks))
+        seeks, encodings = ([0], encodings[:1]) if seeks[:1] == [0] and encodings else ([], [])
+    return [
+        Chunk(
+            encoder_output=out,
+            segments=tuple(s for s in segments if s.seek == seek),
+            start=offset + seek / FRAMES_PER_SECOND,
+            offset=offset,
+        )
+        for seek, out in zip(seeks, encodings, strict=True)
+    ]
+
+
 def group_spans(spans: list[SpeechSpan], join_gap: int, max_len: int) -> list[SpeechSpan]:
     """Join speech spans closer than `join_gap` samples into windows of at most `max_len`.
 
@@ -272,6 +368,8 @@ class _Run:
         # every steady vowel heard, a few numbers each (a few a second of speech), for the
         # second look at the speaker's own filler vowel once the whole file is heard
         self.vowels: list[filled_pauses.FilledPause] = []
+        # the boundaries where Whisper's own gain for a hesitation passed (bench/stt.py)
+        self.forced: list[float] = []
         self.hesitations = load_lexicon().hesitations
 
     def settle(self, block: Samples, *, final: bool) -> Samples:
@@ -312,7 +410,7 @@ class _Run:
         )
         lo, hi = window.start - lead, window.end + min(pad, room)
         offset = (self.block_start + lo) / SAMPLE_RATE
-        words = self.owner.transcribe_span(block[lo:hi], offset)
+        words, chunks = self.owner.transcribe_window(block[lo:hi], offset)
         self.recognized.extend(words)
         # Whisper drops hesitations; the window's own audio gives them back (filled_pauses).
         began = time.perf_counter()
@@ -325,8 +423,31 @@ class _Run:
             vowels = []
         self.vowels.extend(vowels)
         heard = [v for v in vowels if v.central]
-        self.words.extend(filled_pauses.fuse(words, heard, self.hesitations))
+        fused = filled_pauses.fuse(words, heard, self.hesitations)
+        if chunks:
+            fused = self._ask_whisper(words, fused, vowels, chunks)
+        self.words.extend(fused)
         self.detector_seconds += time.perf_counter() - began
+
+    def _ask_whisper(
+        self,
+        words: list[Word],
+        fused: list[Word],
+        vowels: list[filled_pauses.FilledPause],
+        chunks: list[Any],
+    ) -> list[Word]:
+        # where a steady vowel the fusion left out sits at a word boundary, Whisper itself
+        # says whether a hesitation fits there (coach/stt/forcing.py)
+        wanted = filled_pauses.forcing_candidates(words, fused, vowels, self.hesitations)
+        if not wanted:
+            return fused
+        try:
+            slots = self.owner.hesitation_slots(chunks, wanted)
+        except (RuntimeError, ValueError) as e:  # costs the fillers, never the words
+            log.warning("hesitations not scored in a window: %s", e)
+            return fused
+        self.forced.extend(s.end for s in slots if s.gain >= filled_pauses.FORCED_GAIN)
+        return filled_pauses.fuse_forced(fused, slots, vowels, self.hesitations)
 
     def _silence_until(self, t: float) -> None:
         if t - self.last_speech_end >= self.owner._min_silence:
@@ -354,4 +475,5 @@ class _Run:
             language=self.owner._settings.whisper_language,
             recognized=tuple(self.recognized),
             detector_seconds=round(self.detector_seconds, 3),
+            forced_hesitations=tuple(self.forced),
         )
