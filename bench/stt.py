@@ -7,9 +7,10 @@ reported, and the word error rate, before and after the filled-pause detector
 (`coach/audio/filled_pauses.py`) from one transcription each; then each cue of a swallowed
 filler on its own (fired, how many in a spoken part holding a filler, precision) and the
 detector's time as a share of the audio. The model's misses are shown here rather than pinned
-in the test suite.
+in the test suite. With `--compare-forcing` each clip is transcribed once more without asking
+Whisper where a hesitation fits (`coach/stt/forcing.py`), for its figures in the same run.
 
-    python bench/stt.py [--long-minutes 10] [--data-dir DIR] [--fillers-only]
+    python bench/stt.py [--long-minutes 10] [--data-dir DIR] [--fillers-only] [--compare-forcing]
 """
 
 from __future__ import annotations
@@ -232,9 +233,12 @@ def noisy_copy(src: Path, dst: Path, snr_db: float = 15.0, seed: int = 11) -> No
     dst.with_suffix(".json").write_text(src.with_suffix(".json").read_text())
 
 
-def filler_table(data_dir: Path, noisy_dir: Path | None = None) -> None:
+def filler_table(data_dir: Path, noisy_dir: Path | None = None, compare: bool = False) -> None:
     """Per clip: hesitations found, precision and WER before and after the filled-pause
-    detector, from one transcription; then each cue's precision alone and the detector's cost."""
+    detector, from one transcription; then each cue's precision alone and the detector's cost.
+
+    `compare`: each clip transcribed a second time without asking Whisper where a hesitation
+    fits (coach/stt/forcing.py), its found, extra and WER in the last columns."""
     from coach.audio import filled_pauses as fp
     from coach.audio.decode import iter_pcm
     from coach.settings import load_settings
@@ -242,6 +246,11 @@ def filler_table(data_dir: Path, noisy_dir: Path | None = None) -> None:
     from coach.stt.whisper import LocalWhisper
 
     whisper = LocalWhisper(load_settings(data_dir=data_dir))
+    unforced = (
+        LocalWhisper(load_settings(data_dir=data_dir), forced_hesitations=False)
+        if compare
+        else None
+    )
     clips = sorted(HARD.glob("*.wav"))
     clips += [FIXTURES / f"{n}.wav" for n in FILLER_CLIPS]
     clips.append(Path(__file__).resolve().parents[1] / "coach" / "samples" / "answer.wav")
@@ -251,13 +260,17 @@ def filler_table(data_dir: Path, noisy_dir: Path | None = None) -> None:
             noisy = noisy_dir / f"{wav.stem}-noisy.wav"
             noisy_copy(wav, noisy)
             clips.append(noisy)
-    sums = {k: 0 for k in ("said", "before", "after", "fp_before", "fp_after")}
+    sums = {k: 0 for k in ("said", "before", "after", "fp_before", "fp_after", "off", "fp_off")}
+    wers = {"before": 0.0, "after": 0.0, "off": 0.0}
+    read_extra = {"before": 0, "after": 0, "off": 0}
+    unforced_s = 0.0
     cue_fired: dict[str, int] = {}
     cue_true: dict[str, int] = {}
     audio_s = detector_s = 0.0
     print(
         f"\n{'clip':<20}{'said':>5}{'found':>7}{'→':>3}{'':<4}{'extra':>6}{'→':>3}{'':<4}"
         f"{'WER %':>7}{'→':>3}{'':<6}"
+        + (f"{'unforced: found':>17}{'extra':>6}{'WER %':>7}" if compare else "")
     )
     for wav in clips:
         truth = json.loads(wav.with_suffix(".json").read_text())
@@ -280,13 +293,32 @@ def filler_table(data_dir: Path, noisy_dir: Path | None = None) -> None:
             sums[k] += v
         audio_s += t.duration
         detector_s += t.detector_seconds
+        wers["before"] += wer0 * t.duration
+        wers["after"] += wer1 * t.duration
+        if truth.get("readSpeech"):
+            read_extra["before"] += fp0
+            read_extra["after"] += fp1
+        tail = ""
+        if unforced is not None:
+            u = unforced.transcribe_file(wav)
+            unforced_s += u.detector_seconds
+            summary = summarize(u.words, duration=u.duration, silences=u.silences)
+            _, hit2, fp2 = _score([(_family(f.word), f.timestamp) for f in summary.fillers], truth)
+            wer2 = wer(truth["transcript"], summary.transcript)
+            sums["off"] += hit2
+            sums["fp_off"] += fp2
+            wers["off"] += wer2 * u.duration
+            read_extra["off"] += fp2 if truth.get("readSpeech") else 0
+            tail = f"{hit2:>17}{fp2:>6}{100 * wer2:>7.1f}"
         vowels = fp.steady_vowels(np.concatenate(list(iter_pcm(wav, sample_rate=16000))), 0.0)
-        for name, times in _cues(t.recognized, t.silences, vowels, t.words).items():
+        cues = _cues(t.recognized, t.silences, vowels, t.words)
+        cues["forced: Whisper's own um/uh"] = list(t.forced_hesitations)
+        for name, times in cues.items():
             cue_fired[name] = cue_fired.get(name, 0) + len(times)
             cue_true[name] = cue_true.get(name, 0) + _cue_hits(times, truth)
         print(
             f"{wav.stem:<20}{said:>5}{hit0:>5} →{hit1:>3}{fp0:>8} →{fp1:>3}"
-            f"{100 * wer0:>9.1f} →{100 * wer1:>5.1f}"
+            f"{100 * wer0:>9.1f} →{100 * wer1:>5.1f}{tail}"
         )
     said = max(1, sums["said"])
 
@@ -302,8 +334,19 @@ def filler_table(data_dir: Path, noisy_dir: Path | None = None) -> None:
         f"{precision(sums['before'], sums['fp_before']):.2f} → "
         f"{precision(sums['after'], sums['fp_after']):.2f}; detector time "
         f"{detector_s:.2f} s for {audio_s:.0f} s of audio "
-        f"({detector_s / max(audio_s, 1e-9):.4f} of it)"
+        f"({detector_s / max(audio_s, 1e-9):.4f} of it); WER over the audio "
+        f"{100 * wers['before'] / max(audio_s, 1e-9):.1f} % → "
+        f"{100 * wers['after'] / max(audio_s, 1e-9):.1f} %; read speech's extras "
+        f"{read_extra['before']} → {read_extra['after']}"
     )
+    if compare:
+        print(
+            f"unforced: recall {sums['off'] / said:.2f}, precision "
+            f"{precision(sums['off'], sums['fp_off']):.2f}, {sums['off']} found, "
+            f"{sums['fp_off']} extra, WER {100 * wers['off'] / max(audio_s, 1e-9):.1f} %, "
+            f"detector {unforced_s / max(audio_s, 1e-9):.4f} of the audio, read speech's "
+            f"extras {read_extra['off']}"
+        )
     print(f"\n{'cue, alone':<32}{'fired':>6}{'in a filler part':>18}{'precision':>11}")
     for name, n in cue_fired.items():
         right = cue_true[name]
@@ -316,6 +359,11 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--data-dir", type=Path, help="default: the configured COACH data dir")
     parser.add_argument("--fillers-only", action="store_true", help="only the filler table")
+    parser.add_argument(
+        "--compare-forcing",
+        action="store_true",
+        help="also transcribe each clip without asking Whisper where a hesitation fits",
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -326,7 +374,7 @@ def main() -> None:
             print(json.dumps(run_one(args.one, data_dir)))
             return
         if args.fillers_only:
-            filler_table(data_dir, Path(tmp))
+            filler_table(data_dir, Path(tmp), args.compare_forcing)
             return
         long_file = Path(tmp) / "long.wav"
         make_long(long_file, args.long_minutes)
@@ -344,7 +392,7 @@ def main() -> None:
                 f"{path.name:<14}{r['audio_s']:>9.1f}{r['elapsed_s']:>9.1f}{r['rtf']:>7.3f}"
                 f"{r['words']:>7}{r['peak_rss_mb']:>9.1f}"
             )
-        filler_table(data_dir, Path(tmp))
+        filler_table(data_dir, Path(tmp), args.compare_forcing)
 
 
 if __name__ == "__main__":
