@@ -37,8 +37,13 @@ def build_recognizer(
 
     workers = live_workers(settings)
     decoding = live_decoding(settings)
+    # live utterances are not asked where a hesitation fits (the final pass is): no tap
     whisper = LocalWhisper(
-        settings, model=settings.whisper_live_model, decoding=decoding, workers=workers
+        settings,
+        model=settings.whisper_live_model,
+        decoding=decoding,
+        workers=workers,
+        forced_hesitations=False,
     )
     log.info(
         "live speech-to-text: local Whisper %s, beam %d, %.0f s audio context, %d worker(s)"

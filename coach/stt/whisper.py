@@ -231,21 +231,22 @@ class LocalWhisper:
 
     def transcribe_span(self, audio: Samples, offset: float) -> list[Word]:
         """Words of one utterance, with times shifted by `offset` seconds."""
+        return self._words(self._decode(audio), offset)
+
+    def _decode(self, audio: Samples) -> list[Any]:
         model = self._load()
         if self._short is None:
-            segments = self._segments(model, audio)
-        else:
-            segments = self._short.decode(lambda: self._segments(model, audio))
-        return self._words(segments, offset)
+            return self._segments(model, audio)
+        return self._short.decode(lambda: self._segments(model, audio))
 
     def transcribe_window(self, audio: Samples, offset: float) -> tuple[list[Word], list[Any]]:
         """Words of one window, and what `hesitation_slots` asks Whisper about them with."""
-        model = self._load()
+        self._load()
         if self._tap is None:
             return self.transcribe_span(audio, offset), []
         caught = self._tap.catch()
         try:
-            segments = self._segments(model, audio)
+            segments = self._decode(audio)
         finally:
             self._tap.release()
         return self._words(segments, offset), _chunks(segments, caught, offset)
