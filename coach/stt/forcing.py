@@ -84,12 +84,14 @@ class Chunk:
 def score_boundaries(
     model: Any,
     tokenizer: Any,
+    hesitations: Sequence[Form],
     chunk: Chunk,
     wanted: dict[float, str],
     half_window: float = HALF_WINDOW,
 ) -> list[Slot]:
     """The gain of a hesitation before each word of `chunk` whose start (seconds of the file,
-    rounded to the millisecond) is in `wanted`, which says which hesitation ("um" or "uh")."""
+    rounded to the millisecond) is in `wanted`, which says which hesitation ("um" or "uh");
+    `hesitations` are their tokens (`forms`, once per tokenizer)."""
     import ctranslate2
 
     tokens = [t for s in chunk.segments for t in s.tokens if t < tokenizer.eot]
@@ -98,7 +100,6 @@ def score_boundaries(
     if not tokens or not ks:
         return []
     starts = word_token_starts(tokenizer, tokens, words)
-    hesitations = forms(tokenizer)
     encoded = np.asarray(chunk.encoder_output)[0]
     frames = min(encoded.shape[0], round(2 * half_window / FRAME_SECONDS))
     feats: list[np.ndarray] = []

@@ -20,6 +20,7 @@ from coach.audio.filled_pauses import Slot
 from coach.settings import Settings
 from coach.speech.lexicon import load_lexicon
 from coach.speech.words import Silence, Word
+from coach.stt import forcing
 from coach.stt.base import ProgressCallback, Transcription
 from coach.stt.models import resolve_whisper_model
 from coach.stt.vad import SpeechSpan, VadConfig, speech_spans
@@ -169,6 +170,7 @@ class LocalWhisper:
         # tokenizer needs the language the words were written in
         self.forced_hesitations = forced_hesitations and settings.whisper_language is not None
         self._tokenizer: Any = None
+        self._hesitations: list[forcing.Form] = []
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -207,6 +209,7 @@ class LocalWhisper:
                         task="transcribe",
                         language=s.whisper_language,
                     )
+                    self._hesitations = forcing.forms(self._tokenizer)
             return self._model
 
     @property
@@ -253,13 +256,13 @@ class LocalWhisper:
 
     def hesitation_slots(self, chunks: list[Any], wanted: dict[float, str]) -> list[Slot]:
         """Whisper's own gain for a hesitation before each word of `chunks` starting in `wanted`."""
-        from coach.stt import forcing
-
         model = self._load()
         return [
             slot
             for chunk in chunks
-            for slot in forcing.score_boundaries(model.model, self._tokenizer, chunk, wanted)
+            for slot in forcing.score_boundaries(
+                model.model, self._tokenizer, self._hesitations, chunk, wanted
+            )
         ]
 
     def _words(self, segments: list[Any], offset: float) -> list[Word]:
@@ -310,8 +313,6 @@ class LocalWhisper:
 
 def _chunks(segments: list[Any], encodings: list[Any], offset: float) -> list[Any]:
     """The segments of each encoding (one per 30 s Whisper heard), with the encoding's output."""
-    from coach.stt.forcing import Chunk
-
     seeks: list[int] = []
     for s in segments:
         if not seeks or s.seek != seeks[-1]:
@@ -321,7 +322,7 @@ def _chunks(segments: list[Any], encodings: list[Any], offset: float) -> list[An
         log.debug("%d encodings for %d decoded chunks", len(encodings), len(seeks))
         seeks, encodings = ([0], encodings[:1]) if seeks[:1] == [0] and encodings else ([], [])
     return [
-        Chunk(
+        forcing.Chunk(
             encoder_output=out,
             segments=tuple(s for s in segments if s.seek == seek),
             start=offset + seek / FRAMES_PER_SECOND,
