@@ -705,6 +705,8 @@ def fuse_forced(
             continue
         lo, hi = slot.start - TIMING_SLACK, slot.end + TIMING_SLACK
         i = bisect_left(out, slot.end - 0.001, key=_start)
+        if i == len(out) or (i and out[i - 1].end > slot.end + 0.001):
+            continue  # the words there are not the ones the boundary was asked about
         # a hesitation a word or two away is the same one, fitted elsewhere by the first pass
         # ("I was, uh, the" heard as "I was the uh")
         if any(w.word in hesitations for w in out[max(0, i - 2) : i + 2]) or any(
@@ -718,13 +720,11 @@ def fuse_forced(
             default=None,
         )
         start, end = slot.start, slot.end
-        if i == len(out) or (i and out[i - 1].end > slot.end + 0.001):
-            continue  # the words there are not the ones the boundary was asked about
         if end - start < 0.05 and vowel is not None:
             if (vowel.vowel_start + vowel.vowel_end) / 2 < slot.end and i:
                 start = _within(vowel.vowel_start, out[i - 1])
                 out[i - 1] = replace(out[i - 1], end=start)
-            elif i < len(out):
+            else:
                 end = _within(vowel.vowel_end, out[i])
                 out[i] = replace(out[i], start=end)
         log.debug("filler at %.2f s: %s", start, FORCED)
