@@ -23,7 +23,8 @@ The detector is in two pure steps over contours, then a fusion with the words:
 - `fuse`: each explained vowel becomes a filler. A sound-alike ("am", "a") is replaced;
   otherwise the filler goes beside the word, on the side its vowel is on, keeping the words in
   time order. A hesitation the recognizer wrote is never counted twice: a stretch near such a
-  word adds nothing;
+  word adds nothing, nor one that runs on from it with no word between (`held_hesitation`: a
+  slowed "uhhh" outlasts the time Whisper gives it);
 - `forcing_candidates` and `fuse_forced`: a steady central vowel `fuse` left out asks Whisper
   itself (coach/stt/forcing.py) how much likelihood its words lose with "um" or "uh" put at the
   word boundary nearest the vowel; where they lose little, a filler goes there ("After that I
@@ -89,6 +90,10 @@ FOREIGN_VOWEL_SECONDS = 0.08
 # Whisper's word times are off by up to about this much, so a vowel this close to a word that
 # has a central vowel of its own may be that word's
 TIMING_SLACK = 0.12
+# A hesitation held long (a slowed "uhhh" of a second) outlasts the time Whisper gives its word,
+# so a steady vowel this close after or before a written hesitation, with no word between, is
+# that same hesitation still sounding; two separate ones have a breath between them
+HELD_GAP = 0.3
 # CMU dictionary vowels that sound like a filled pause: /ʌ/ and schwa (AH), /ɝ/ and /ɚ/ (ER),
 # and /oʊ/ (OW), which British speakers begin with a schwa (/əʊ/) that American spellings hide
 CENTRAL_VOWELS = ("AH", "ER", "OW")
@@ -577,6 +582,17 @@ def fuse_own_vowel(
     return _fuse(words, vowels, hesitations, decide)
 
 
+def held_hesitation(
+    words: Sequence[Word], start: float, end: float, hesitations: frozenset[str]
+) -> bool:
+    """Whether the sound from `start` to `end` runs on from, or into, a hesitation in `words`
+    (in time order) with no word between and no more than `HELD_GAP` apart."""
+    k = bisect_left(words, start, key=_start)
+    if k and words[k - 1].word in hesitations and start - words[k - 1].end <= HELD_GAP:
+        return True
+    return k < len(words) and words[k].word in hesitations and words[k].start - end <= HELD_GAP
+
+
 def _fuse(
     words: Sequence[Word],
     heard: Sequence[FilledPause],
@@ -595,7 +611,9 @@ def _fuse(
             if out[i].end > fp.vowel_start - TIMING_SLACK
             and out[i].start < fp.vowel_end + TIMING_SLACK
         ]
-        if any(out[i].word in hesitations for i in near):
+        if any(out[i].word in hesitations for i in near) or held_hesitation(
+            out, fp.vowel_start, fp.vowel_end, hesitations
+        ):
             continue
         hits = [(i, _overlap(out[i], fp.start, fp.end)) for i in near]
         best = max(hits, key=lambda h: h[1], default=None)
@@ -671,6 +689,7 @@ def forcing_candidates(
             w.end > v.vowel_start - TIMING_SLACK and w.start < v.vowel_end + TIMING_SLACK
             for w in written
         )
+        and not held_hesitation(fused, v.vowel_start, v.vowel_end, hesitations)
     ]
     # each vowel asks about the one boundary nearest it, within Whisper's timing slack
     bounds = [(words[k - 1].end if k else w.start, w.start) for k, w in enumerate(words)]

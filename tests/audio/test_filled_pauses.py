@@ -226,6 +226,29 @@ def test_a_filler_the_recognizer_wrote_is_never_counted_twice() -> None:
     assert fused(words) == words
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        # a slowed "uhhh" Whisper timed shorter than it was held: the vowel runs on after it
+        [w("i", 0.2, 0.5), w("uh", 0.55, 0.9, p=0.4), w("keep", 2.0, 2.3)],
+        # ... or Whisper timed the hesitation late, after the vowel it begins with
+        [w("i", 0.2, 0.5), w("um", 1.5, 1.8, p=0.4), w("keep", 2.0, 2.3)],
+    ],
+    ids=["held-after", "held-before"],
+)
+def test_a_vowel_running_on_from_a_written_hesitation_is_that_one(words: list[Word]) -> None:
+    assert fused(words) == words
+
+
+@pytest.mark.parametrize("gap", [0.31, 0.4])
+def test_a_vowel_a_breath_away_from_a_written_hesitation_is_another(gap: float) -> None:
+    # the same "uh" twice, with a word or a breath between, is said twice
+    words = [w("i", 0.2, 0.5), w("uh", 0.6, UM.vowel_start - gap, p=0.4), w("keep", 2.0, 2.3)]
+    assert [x.word for x in fused(words)] == ["i", "uh", "um", "keep"]
+    with_word = [*words[:2], w("i", UM.vowel_start - gap + 0.01, UM.vowel_start - 0.2), words[2]]
+    assert [x.word for x in fused(with_word)] == ["i", "uh", "i", "um", "keep"]
+
+
 def test_a_vowel_in_a_gap_no_word_explains_is_a_filler() -> None:
     words = [w("i", 0.2, 0.5), w("keep", 2.0, 2.3)]
     assert [x.word for x in fused(words)] == ["i", "um", "keep"]
